@@ -1,0 +1,46 @@
+"""Specs: frozen pydantic models of what a stack holds, and their loaders. No Pulumi here."""
+
+from .autoscale import AutoscaleSpec, CpuRule, LatencyRule
+from .batch_deployment import BatchDeploymentSpec, BatchSettings, RetrySettings
+from .batch_endpoint import BatchEndpointSpec
+from .cli_yaml import load_cli_yaml
+from .compute import ComputeClusterSpec
+from .errors import ConfigError, Problem
+from .identity import ROLE_DEFINITION_IDS, IdentitySpec, ResourceIdentity, RoleGrant
+from .monitoring import MonitoringSpec
+from .online_deployment import OnlineDeploymentSpec, ProbeSettings, RequestSettings
+from .online_endpoint import OnlineEndpointSpec
+from .scoring_image import SCORING_IMAGE, ScoringImageSpec
+from .stack import StackEnvironment, StackSpec
+from .stack_config import build_stack_spec, load_stack_spec
+from .workspace import WorkspaceSpec
+
+__all__ = [
+    "ROLE_DEFINITION_IDS",
+    "SCORING_IMAGE",
+    "AutoscaleSpec",
+    "BatchDeploymentSpec",
+    "BatchEndpointSpec",
+    "BatchSettings",
+    "ComputeClusterSpec",
+    "ConfigError",
+    "CpuRule",
+    "IdentitySpec",
+    "LatencyRule",
+    "MonitoringSpec",
+    "OnlineDeploymentSpec",
+    "OnlineEndpointSpec",
+    "Problem",
+    "ProbeSettings",
+    "RequestSettings",
+    "ResourceIdentity",
+    "RetrySettings",
+    "RoleGrant",
+    "ScoringImageSpec",
+    "StackEnvironment",
+    "StackSpec",
+    "WorkspaceSpec",
+    "build_stack_spec",
+    "load_stack_spec",
+    "load_cli_yaml",
+]

@@ -1,0 +1,73 @@
+"""A batch endpoint (CLI v2 `batchEndpoint`) with its deployments.
+
+Batch endpoints take Microsoft Entra tokens only (`aad_token`), have no traffic
+split, and send every invocation to `defaults.deployment_name`.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from .base import LowerCase, Spec
+from .batch_deployment import BatchDeploymentSpec
+from .types import DeploymentName, EndpointName, Tags
+
+
+class BatchDefaults(Spec):
+    deployment_name: DeploymentName | None = None
+
+
+class BatchEndpointSpec(Spec):
+    schema_: str | None = Field(default=None, alias="$schema")
+    name: EndpointName
+    description: str | None = None
+    tags: Tags = {}
+    properties: dict[str, str] = {}
+    auth_mode: Annotated[Literal["aad_token"], LowerCase] = "aad_token"
+    """Batch endpoints accept Microsoft Entra tokens only."""
+    defaults: BatchDefaults = BatchDefaults()
+    """Default deployment; when there is exactly one deployment, it."""
+    deployments: Annotated[tuple[BatchDeploymentSpec, ...], Field(max_length=20)] = ()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _explain_auth(cls, data: Any) -> Any:
+        if isinstance(data, dict):
+            mode = data.get("auth_mode")
+            if isinstance(mode, str) and mode.lower() != "aad_token":
+                raise ValueError(
+                    f"auth_mode {mode!r}: batch endpoints take `aad_token` only"
+                )
+        return data
+
+    @model_validator(mode="after")
+    def _rules(self) -> BatchEndpointSpec:
+        names = [d.name for d in self.deployments]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"deployments: names {duplicates} appear more than once")
+        for deployment in self.deployments:
+            if deployment.endpoint_name not in (None, self.name):
+                raise ValueError(
+                    f"deployment {deployment.name!r} says endpoint_name "
+                    f"{deployment.endpoint_name!r} but sits under endpoint {self.name!r}"
+                )
+        default = self.defaults.deployment_name
+        if default is not None and self.deployments and default not in names:
+            raise ValueError(
+                f"defaults.deployment_name {default!r} is not a deployment of this endpoint "
+                f"(deployments: {names})"
+            )
+        if default is None and len(self.deployments) > 1:
+            raise ValueError(
+                "defaults.deployment_name: name which of the deployments gets invocations"
+            )
+        return self
+
+    @property
+    def default_deployment(self) -> str | None:
+        if self.defaults.deployment_name:
+            return self.defaults.deployment_name
+        return self.deployments[0].name if self.deployments else None

@@ -1,0 +1,141 @@
+"""Load Azure ML CLI v2 YAML files (`endpoint.yml`, `blue-deployment.yml`, ...) as specs.
+
+A file's kind comes from its `$schema` (as `az ml` reads it) or from where the
+stack config names it. Kinds amlkit does not support yet get a one-line message.
+Local paths inside a file are relative to the file's folder, as in `az ml`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+import yaml
+from pydantic import ValidationError
+
+from .base import Spec
+from .batch_deployment import BatchDeploymentSpec
+from .batch_endpoint import BatchEndpointSpec
+from .compute import ComputeClusterSpec
+from .errors import ConfigError, Problem, Source, display_path, problems_from_validation
+from .online_deployment import OnlineDeploymentSpec
+from .online_endpoint import OnlineEndpointSpec
+
+Kind = Literal["online_endpoint", "online_deployment", "batch_endpoint", "batch_deployment", "compute"]
+
+SCHEMA_KINDS: dict[str, Kind] = {
+    "managedOnlineEndpoint": "online_endpoint",
+    "kubernetesOnlineEndpoint": "online_endpoint",
+    "managedOnlineDeployment": "online_deployment",
+    "kubernetesOnlineDeployment": "online_deployment",
+    "batchEndpoint": "batch_endpoint",
+    "modelBatchDeployment": "batch_deployment",
+    "batchDeployment": "batch_deployment",
+    "amlCompute": "compute",
+}
+
+UNSUPPORTED_SCHEMAS: dict[str, str] = {
+    "pipelineComponentBatchDeployment": "pipeline-component batch deployments",
+    "computeInstance": "compute instances",
+    "kubernetesCompute": "attaching Kubernetes compute (name an attached one in `compute:`)",
+    "vmCompute": "attached virtual machines",
+    "workspace": "workspace files (set `amlkit:workspace` in the stack config)",
+    "model": "standalone model files (name the model in a deployment)",
+    "environment": "standalone environment files (name the environment in a deployment)",
+}
+
+MODELS: dict[Kind, type[Spec]] = {
+    "online_endpoint": OnlineEndpointSpec,
+    "online_deployment": OnlineDeploymentSpec,
+    "batch_endpoint": BatchEndpointSpec,
+    "batch_deployment": BatchDeploymentSpec,
+    "compute": ComputeClusterSpec,
+}
+
+# Fields holding local paths, per nested block; made absolute against the file.
+_PATH_FIELDS = {"model": ("path",), "code_configuration": ("code",), "environment": ("conda_file",)}
+
+
+def read_yaml(path: Path) -> Any:
+    """Parse a YAML file; problems name the file and line."""
+    shown = display_path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise ConfigError([Problem(shown, "", "file not found")]) from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError([Problem(shown, "", f"cannot be read: {exc}")]) from None
+    try:
+        return yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
+        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
+        raise ConfigError([Problem(shown, where, f"is not valid YAML: {reason}")]) from None
+
+
+def schema_kind(doc: Mapping[str, Any], file: Path) -> Kind | None:
+    """The kind `$schema` names; a one-line error for kinds not supported yet."""
+    schema = doc.get("$schema")
+    if not isinstance(schema, str):
+        return None
+    stem = schema.rstrip("/ ").rsplit("/", 1)[-1].removesuffix(".json").removesuffix(".schema")
+    if stem in SCHEMA_KINDS:
+        return SCHEMA_KINDS[stem]
+    what = UNSUPPORTED_SCHEMAS.get(stem, f"the {stem!r} schema")
+    raise ConfigError(
+        [Problem(display_path(file), "$schema", f"amlkit does not support {what} yet")]
+    )
+
+
+def read_document(file: Path, expected: Kind | None = None) -> tuple[Kind, dict[str, Any]]:
+    """Read a CLI v2 file into a raw dict with its local paths made absolute."""
+    doc = read_yaml(file)
+    shown = display_path(file)
+    if not isinstance(doc, dict):
+        raise ConfigError([Problem(shown, "", "must be a YAML mapping of CLI v2 fields")])
+    kind = schema_kind(doc, file) or expected
+    if kind is None:
+        raise ConfigError(
+            [Problem(shown, "$schema", "is missing; amlkit cannot tell what this file holds")]
+        )
+    if expected is not None and kind != expected:
+        raise ConfigError(
+            [Problem(shown, "$schema", f"holds a {kind.replace('_', ' ')}, not a "
+                     f"{expected.replace('_', ' ')}")]
+        )
+    if kind == "batch_deployment" and doc.get("type") == "pipeline":
+        raise ConfigError(
+            [Problem(shown, "type", "amlkit does not support pipeline-component batch "
+                     "deployments yet")]
+        )
+    return kind, absolutize(doc, file.parent)
+
+
+def absolutize(doc: dict[str, Any], base: Path) -> dict[str, Any]:
+    """Make a document's local asset paths absolute against `base`."""
+    out = dict(doc)
+    for block, fields in _PATH_FIELDS.items():
+        value = out.get(block)
+        if not isinstance(value, dict):
+            continue
+        fixed = dict(value)
+        for name in fields:
+            path = fixed.get(name)
+            if isinstance(path, str) and path and not path.startswith("azureml:") and "://" not in path:
+                fixed[name] = str((base / Path(path).expanduser()).resolve())
+        out[block] = fixed
+    return out
+
+
+def load_cli_yaml(file: str | Path, expected: Kind | None = None, *, check_paths: bool = True) -> Spec:
+    """Load one CLI v2 YAML file as its spec, or raise `ConfigError`."""
+    path = Path(file)
+    kind, doc = read_document(path, expected)
+    try:
+        return MODELS[kind].model_validate(
+            doc, context={"base_dir": path.parent, "check_paths": check_paths}
+        )
+    except ValidationError as exc:
+        raise ConfigError(problems_from_validation(exc, doc, root=Source(path))) from None

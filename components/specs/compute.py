@@ -1,0 +1,62 @@
+"""An Azure ML compute cluster (CLI v2 `amlCompute`) that scales to zero."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import Field, SecretStr, StringConstraints, model_validator
+
+from .base import LowerCase, Spec
+from .identity import ResourceIdentity
+from .secrets import NotPlaceholderSecret
+from .types import ComputeName, NonNegativeInt, Tags, VmSize
+
+
+class SshSettings(Spec):
+    admin_username: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "azureuser"
+    admin_password: NotPlaceholderSecret | None = None
+    ssh_key_value: str | None = None
+
+
+class NetworkSettings(Spec):
+    vnet_name: str | None = None
+    subnet: str | None = None
+    """A subnet name (with vnet_name) or a full ARM subnet id."""
+
+
+class ComputeClusterSpec(Spec):
+    """Every `amlCompute` field of CLI v2, with its defaults."""
+
+    schema_: str | None = Field(default=None, alias="$schema")
+    name: ComputeName
+    type: Annotated[Literal["amlcompute"], LowerCase] = "amlcompute"
+    description: str | None = None
+    location: str | None = None
+    """Default: the workspace's location."""
+    tags: Tags = {}
+    size: VmSize = "Standard_DS3_v2"
+    tier: Annotated[Literal["dedicated", "low_priority"], LowerCase] = "dedicated"
+    min_instances: NonNegativeInt = 0
+    """0 lets the cluster scale to zero when idle."""
+    max_instances: Annotated[int, Field(ge=1)] = 1
+    idle_time_before_scale_down: Annotated[int, Field(ge=0)] = 120
+    """Seconds a node stays idle before it is released."""
+    ssh_public_access_enabled: bool = False
+    ssh_settings: SshSettings | None = None
+    network_settings: NetworkSettings | None = None
+    enable_node_public_ip: bool = True
+    """Azure's default; false needs a subnet or the workspace's managed network."""
+    identity: ResourceIdentity | None = None
+
+    @model_validator(mode="after")
+    def _min_le_max(self) -> ComputeClusterSpec:
+        if self.min_instances > self.max_instances:
+            raise ValueError(
+                f"min_instances ({self.min_instances}) is above max_instances ({self.max_instances})"
+            )
+        if self.ssh_public_access_enabled and self.ssh_settings is None:
+            raise ValueError("ssh_public_access_enabled needs ssh_settings")
+        return self
+
+
+__all__ = ["ComputeClusterSpec", "NetworkSettings", "SecretStr", "SshSettings"]

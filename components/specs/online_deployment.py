@@ -1,0 +1,184 @@
+"""An online deployment (CLI v2 `managedOnlineDeployment` / `kubernetesOnlineDeployment`)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, StringConstraints, model_validator
+
+from .assets import CodeConfiguration, EnvironmentRef, ModelRef
+from .autoscale import AutoscaleSpec
+from .base import LowerCase, Spec
+from .types import DeploymentName, PositiveInt, Tags
+
+# Azure ML's request timeout ceilings (quotas doc): 180 s managed, 300 s Kubernetes.
+MAX_REQUEST_TIMEOUT_MS = {"managed": 180_000, "kubernetes": 300_000}
+
+
+class ProbeSettings(Spec):
+    """Liveness/readiness probe; seconds, as CLI v2 writes them (ISO-8601 in ARM)."""
+
+    initial_delay: PositiveInt = 10
+    period: PositiveInt = 10
+    timeout: PositiveInt = 2
+    success_threshold: PositiveInt = 1
+    failure_threshold: PositiveInt = 30
+
+
+class RequestSettings(Spec):
+    request_timeout_ms: Annotated[int, Field(ge=1)] = 5000
+    """Azure answers 408 past it; managed deployments allow up to 180,000."""
+    max_concurrent_requests_per_instance: PositiveInt = 1
+    """Azure answers 429 past it; set it together with WORKER_COUNT."""
+    max_queue_wait_ms: Annotated[int, Field(ge=0)] | None = None
+    """Deprecated for managed endpoints; kept so existing files load."""
+
+
+class ScaleSettings(Spec):
+    type: Annotated[Literal["default", "target_utilization"], LowerCase] = "default"
+    min_instances: PositiveInt = 1
+    max_instances: PositiveInt = 1
+    polling_interval: PositiveInt = 1
+    target_utilization_percentage: Annotated[int, Field(ge=1, le=100)] = 70
+
+    @model_validator(mode="after")
+    def _min_le_max(self) -> ScaleSettings:
+        if self.min_instances > self.max_instances:
+            raise ValueError(
+                f"min_instances ({self.min_instances}) is above max_instances ({self.max_instances})"
+            )
+        return self
+
+
+class CollectionData(Spec):
+    name: str | None = None
+    path: str | None = None
+    version: str | None = None
+
+
+class Collection(Spec):
+    enabled: Annotated[Literal["true", "false"], LowerCase] = "false"
+    data: CollectionData | None = None
+    client_id: str | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bool_to_string(cls, data: Any) -> Any:
+        # CLI v2 writes 'True'/'False' strings; YAML users also write booleans.
+        if isinstance(data, dict) and isinstance(data.get("enabled"), bool):
+            return {**data, "enabled": str(data["enabled"]).lower()}
+        return data
+
+
+class RequestLogging(Spec):
+    capture_headers: tuple[str, ...] = ()
+
+
+class DataCollector(Spec):
+    collections: dict[str, Collection] = {}
+    sampling_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    rolling_rate: Annotated[Literal["minute", "hour", "day", "month", "year"], LowerCase] = "hour"
+    request_logging: RequestLogging | None = None
+
+
+Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9.]+[A-Za-z]*$")]
+
+
+class ResourceList(Spec):
+    cpu: Quantity | None = None
+    memory: Quantity | None = None
+    nvidia_gpu: Quantity | None = Field(default=None, alias="nvidia.com/gpu")
+
+
+class ResourceRequirements(Spec):
+    """Container requests and limits (Kubernetes deployments only)."""
+
+    requests: ResourceList | None = None
+    limits: ResourceList | None = None
+
+
+class OnlineDeploymentSpec(Spec):
+    """Every managed (and Kubernetes) online deployment field of CLI v2."""
+
+    schema_: str | None = Field(default=None, alias="$schema")
+    name: DeploymentName
+    endpoint_name: str | None = None
+    """The endpoint it belongs to; under an endpoint in a stack it must match (or be absent)."""
+    type: Annotated[Literal["managed", "kubernetes"], LowerCase] | None = None
+    """Default: `kubernetes` when the endpoint names a compute, else `managed`."""
+    description: str | None = None
+    tags: Tags = {}
+    properties: dict[str, str] = {}
+    model: ModelRef | None = None
+    model_mount_path: str | None = None
+    code_configuration: CodeConfiguration | None = None
+    environment: EnvironmentRef | None = None
+    environment_variables: dict[str, str] = {}
+    instance_type: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    """VM size (managed, required) or an instance-type CRD name (Kubernetes)."""
+    instance_count: PositiveInt | None = None
+    """Required for managed deployments; Azure reserves 20% more for upgrades."""
+    app_insights_enabled: bool = False
+    scale_settings: ScaleSettings | None = None
+    request_settings: RequestSettings = RequestSettings()
+    liveness_probe: ProbeSettings = ProbeSettings()
+    readiness_probe: ProbeSettings = ProbeSettings()
+    egress_public_network_access: Annotated[Literal["enabled", "disabled"], LowerCase] | None = None
+    private_network_connection: bool | None = None
+    data_collector: DataCollector | None = None
+    resources: ResourceRequirements | None = None
+    autoscale: AutoscaleSpec | None = None
+    """amlkit: Azure Monitor autoscale for this deployment (managed only)."""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _yaml_env_values(cls, data: Any) -> Any:
+        # `WORKER_COUNT: 2` in YAML is an int; containers only see strings.
+        if isinstance(data, dict) and isinstance(data.get("environment_variables"), dict):
+            env = {
+                k: (str(v).lower() if isinstance(v, bool) else str(v))
+                for k, v in data["environment_variables"].items()
+            }
+            return {**data, "environment_variables": env}
+        return data
+
+    @model_validator(mode="after")
+    def _consistent(self) -> OnlineDeploymentSpec:
+        if self.liveness_probe.success_threshold != 1:
+            raise ValueError("liveness_probe.success_threshold: Azure fixes it at 1")
+        if self.type == "managed" or self.type is None:
+            self._check_managed()
+        if self.type == "kubernetes":
+            self._check_kubernetes()
+        return self
+
+    def _check_managed(self) -> None:
+        for field in ("instance_type", "instance_count"):
+            if getattr(self, field) is None:
+                raise ValueError(f"{field} is required for a managed online deployment")
+        if self.resources is not None and self.type == "managed":
+            raise ValueError("resources: only Kubernetes deployments take requests/limits")
+        if self.scale_settings is not None and self.scale_settings.type != "default":
+            raise ValueError(
+                "scale_settings.type: managed deployments take only `default`; "
+                "scale them with `autoscale` (Azure Monitor)"
+            )
+        if self.autoscale is not None and self.instance_count is not None:
+            low, high = self.autoscale.min_instances, self.autoscale.max_instances
+            if not low <= self.instance_count <= high:
+                raise ValueError(
+                    f"instance_count ({self.instance_count}) lies outside autoscale "
+                    f"min_instances..max_instances ({low}..{high})"
+                )
+
+    def _check_kubernetes(self) -> None:
+        if self.autoscale is not None:
+            raise ValueError(
+                "autoscale: Kubernetes deployments scale with scale_settings.type target_utilization"
+            )
+        if self.egress_public_network_access is not None:
+            raise ValueError("egress_public_network_access: managed deployments only")
+
+    def timeout_ceiling_ms(self, kind: str) -> int:
+        """The largest request timeout Azure accepts for this deployment kind."""
+        return MAX_REQUEST_TIMEOUT_MS[kind]

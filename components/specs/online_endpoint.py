@@ -1,0 +1,132 @@
+"""An online endpoint (CLI v2 `managedOnlineEndpoint` / `kubernetesOnlineEndpoint`)
+with its deployments, traffic split and mirror traffic.
+
+The rules Azure enforces mid-deploy are checked here, once, before anything is
+sent: traffic names deployments of this endpoint and sums to 0 or 100; mirror
+traffic goes to one deployment at most, at most 50%, never to one with live
+traffic, never on Kubernetes (Azure ML "safe rollout" doc).
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any, Literal
+
+from pydantic import Field, model_validator
+
+from .base import LowerCase, Spec
+from .identity import ResourceIdentity
+from .online_deployment import OnlineDeploymentSpec
+from .types import EndpointName, Percent, Tags
+
+MAX_MIRROR_PERCENT = 50
+MAX_DEPLOYMENTS_PER_ENDPOINT = 20
+
+AuthMode = Annotated[Literal["key", "aml_token", "aad_token"], LowerCase]
+
+
+class OnlineEndpointSpec(Spec):
+    """CLI v2 endpoint fields, plus amlkit's `deployments:` list."""
+
+    schema_: str | None = Field(default=None, alias="$schema")
+    name: EndpointName
+    description: str | None = None
+    tags: Tags = {}
+    properties: dict[str, str] = {}
+    auth_mode: AuthMode = "key"
+    """`key` never expires; prefer `aml_token` or `aad_token` beyond dev."""
+    identity: ResourceIdentity | None = None
+    """Default: system-assigned, granted AcrPull and data roles by amlkit."""
+    public_network_access: Annotated[Literal["enabled", "disabled"], LowerCase] = "enabled"
+    compute: str | None = None
+    """`azureml:<kubernetes-compute>` makes this a Kubernetes endpoint."""
+    traffic: dict[str, Percent] = {}
+    """Deployment name -> percent of live traffic; sums to 0 or 100."""
+    mirror_traffic: dict[str, Percent] = {}
+    """Deployment name -> percent of traffic copied (responses discarded); at most 50."""
+    deployments: Annotated[
+        tuple[OnlineDeploymentSpec, ...], Field(max_length=MAX_DEPLOYMENTS_PER_ENDPOINT)
+    ] = ()
+    """amlkit: the endpoint's deployments, inline or loaded from CLI v2 files."""
+
+    @property
+    def kind(self) -> Literal["managed", "kubernetes"]:
+        return "kubernetes" if self.compute else "managed"
+
+    @model_validator(mode="before")
+    @classmethod
+    def _deployment_kind(cls, data: Any) -> Any:
+        """Deployments without `type` take the endpoint's kind, as `az ml` does."""
+        if not isinstance(data, dict) or not isinstance(data.get("deployments"), list | tuple):
+            return data
+        kind = "kubernetes" if data.get("compute") else "managed"
+        deployments = [
+            {**d, "type": kind} if isinstance(d, dict) and d.get("type") is None else d
+            for d in data["deployments"]
+        ]
+        return {**data, "deployments": deployments}
+
+    @model_validator(mode="after")
+    def _rules(self) -> OnlineEndpointSpec:
+        names = [d.name for d in self.deployments]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(f"deployments: names {duplicates} appear more than once")
+        for deployment in self.deployments:
+            self._check_deployment(deployment)
+        self._check_traffic(set(names))
+        self._check_mirror(set(names))
+        return self
+
+    def _check_deployment(self, deployment: OnlineDeploymentSpec) -> None:
+        if deployment.endpoint_name not in (None, self.name):
+            raise ValueError(
+                f"deployment {deployment.name!r} says endpoint_name "
+                f"{deployment.endpoint_name!r} but sits under endpoint {self.name!r}"
+            )
+        if deployment.type != self.kind:
+            raise ValueError(
+                f"deployment {deployment.name!r} is {deployment.type} but endpoint "
+                f"{self.name!r} is {self.kind} (set `compute:` for Kubernetes)"
+            )
+        limit = deployment.timeout_ceiling_ms(self.kind)
+        if deployment.request_settings.request_timeout_ms > limit:
+            raise ValueError(
+                f"deployment {deployment.name!r}: request_settings.request_timeout_ms "
+                f"({deployment.request_settings.request_timeout_ms}) is above Azure's "
+                f"{limit} for {self.kind} deployments"
+            )
+
+    def _check_traffic(self, names: set[str]) -> None:
+        unknown = sorted(set(self.traffic) - names)
+        if unknown:
+            raise ValueError(
+                f"traffic names {unknown}, which are not deployments of this endpoint "
+                f"(deployments: {sorted(names) or 'none'})"
+            )
+        total = sum(self.traffic.values())
+        if total not in (0, 100):
+            raise ValueError(f"traffic sums to {total}; Azure takes 0 or 100")
+
+    def _check_mirror(self, names: set[str]) -> None:
+        if not self.mirror_traffic:
+            return
+        if self.kind == "kubernetes":
+            raise ValueError("mirror_traffic: Kubernetes endpoints do not support mirroring")
+        if len(self.mirror_traffic) > 1:
+            raise ValueError(
+                f"mirror_traffic names {sorted(self.mirror_traffic)}; Azure mirrors to one "
+                "deployment at most"
+            )
+        (target, percent), = self.mirror_traffic.items()
+        if target not in names:
+            raise ValueError(f"mirror_traffic names {target!r}, which is not a deployment")
+        if percent > MAX_MIRROR_PERCENT:
+            raise ValueError(
+                f"mirror_traffic[{target!r}] is {percent}; Azure mirrors at most "
+                f"{MAX_MIRROR_PERCENT}%"
+            )
+        if self.traffic.get(target, 0) > 0:
+            raise ValueError(
+                f"mirror_traffic[{target!r}]: {target!r} has live traffic "
+                f"({self.traffic[target]}%); a deployment gets live or mirrored traffic, not both"
+            )

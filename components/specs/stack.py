@@ -1,0 +1,115 @@
+"""The whole of one stack: what `stacks/Pulumi.<stack>.yaml` holds under `amlkit:`.
+
+Environments differ in these values only, never in code. Rules that span
+sections (names unique per region, references that must resolve) live here.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from pydantic import Field, StringConstraints, model_validator
+
+from .base import Spec
+from .batch_endpoint import BatchEndpointSpec
+from .compute import ComputeClusterSpec
+from .identity import IdentitySpec, ResourceIdentity
+from .monitoring import MonitoringSpec
+from .online_endpoint import OnlineEndpointSpec
+from .scoring_image import ScoringImageSpec
+from .types import Location, Tags
+from .workspace import WorkspaceSpec
+
+EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,11}$")]
+
+
+class Ephemeral(Spec):
+    """A short-lived test environment, torn down after its time-to-live."""
+
+    ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
+
+
+class StackEnvironment(Spec):
+    name: EnvName
+    """Short environment name (`dev`, `prod`, `pr123`): goes into every Azure name."""
+    location: Location
+    """Azure region, e.g. `westeurope`."""
+    resource_group: Annotated[str, StringConstraints(pattern=r"^[-\w._()]{1,89}[-\w_()]$")] | None = (
+        None
+    )
+    """Default: `rg-amlkit-<name>`."""
+    tags: Tags = {}
+    """Put on every resource, with `environment` and `managed-by` added."""
+    protect: bool = False
+    """Protect stateful resources (workspace, storage, key vault, registry, logs) from deletion."""
+    ephemeral: Ephemeral | None = None
+
+    @model_validator(mode="after")
+    def _ephemeral_not_protected(self) -> StackEnvironment:
+        if self.ephemeral is not None and self.protect:
+            raise ValueError(
+                "protect and ephemeral contradict each other: a test environment must be "
+                "destroyable"
+            )
+        return self
+
+
+class StackSpec(Spec):
+    environment: StackEnvironment
+    workspace: WorkspaceSpec = WorkspaceSpec()
+    identities: tuple[IdentitySpec, ...] = ()
+    compute: tuple[ComputeClusterSpec, ...] = ()
+    online_endpoints: tuple[OnlineEndpointSpec, ...] = ()
+    batch_endpoints: tuple[BatchEndpointSpec, ...] = ()
+    monitoring: MonitoringSpec = MonitoringSpec()
+    scoring_image: ScoringImageSpec = ScoringImageSpec()
+
+    @model_validator(mode="before")
+    @classmethod
+    def _image_defaults_in_context(cls, data: Any) -> Any:
+        # Validate the image's default build context against the stack file's folder.
+        if isinstance(data, dict) and "scoring_image" not in data:
+            return {**data, "scoring_image": {}}
+        return data
+
+    @model_validator(mode="after")
+    def _cross_rules(self) -> StackSpec:
+        _unique("identities", [i.name for i in self.identities])
+        _unique("compute", [c.name for c in self.compute])
+        # Endpoint names are unique per Azure region, across online and batch.
+        _unique(
+            "endpoints (online and batch share one namespace per region)",
+            [e.name.lower() for e in (*self.online_endpoints, *self.batch_endpoints)],
+        )
+        identities = {i.name for i in self.identities}
+        for owner, identity in self._identity_uses():
+            for ref in identity.user_assigned_identities if identity else ():
+                if ref.name is not None and ref.name not in identities:
+                    raise ValueError(
+                        f"{owner}: identity {ref.name!r} is not in `identities` "
+                        f"(defined: {sorted(identities) or 'none'})"
+                    )
+        clusters = {c.name for c in self.compute}
+        for endpoint in self.batch_endpoints:
+            for deployment in endpoint.deployments:
+                if deployment.compute.startswith("/subscriptions/"):
+                    continue
+                if deployment.compute_name not in clusters:
+                    raise ValueError(
+                        f"batch endpoint {endpoint.name!r} deployment {deployment.name!r}: "
+                        f"compute {deployment.compute!r} is not a cluster of this stack "
+                        f"(clusters: {sorted(clusters) or 'none'}); add it under `compute`"
+                    )
+        return self
+
+    def _identity_uses(self) -> list[tuple[str, ResourceIdentity | None]]:
+        uses: list[tuple[str, ResourceIdentity | None]] = [("workspace", self.workspace.identity)]
+        uses += [(f"online endpoint {e.name!r}", e.identity) for e in self.online_endpoints]
+        uses += [(f"compute {c.name!r}", c.identity) for c in self.compute]
+        return uses
+
+
+def _unique(what: str, names: list[str]) -> None:
+    duplicates = sorted({n for n in names if names.count(n) > 1})
+    if duplicates:
+        raise ValueError(f"{what}: {duplicates} appear more than once")
