@@ -1,0 +1,179 @@
+"""Run a Pulumi program with Pulumi's mock engine and record every registration.
+
+Used by `amlkit plan` and by the tests: no CLI, no cloud, no credentials.
+The recording keeps what the engine itself would receive (type, name, parent,
+dependencies, protect, inputs in camelCase with secrets marked) plus what the
+mock "provider" answered.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import pulumi
+from google.protobuf import json_format
+from pulumi.runtime import mocks as pulumi_mocks
+from pulumi.runtime import settings as pulumi_settings
+
+from .mock_ids import SUBSCRIPTION_ID, TENANT_ID, computed_outputs, resource_id, stable_guid
+
+SECRET_SIG = "4dabf18193072939515e22adb298388d"
+SECRET_TEXT = "[secret]"
+
+
+@dataclass
+class Registration:
+    """One resource as the engine saw it."""
+
+    urn: str
+    type: str
+    name: str
+    custom: bool
+    parent: str | None
+    protect: bool
+    depends_on: list[str]
+    inputs: dict[str, Any]
+    ignore_changes: list[str]
+    id: str | None = None
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class Recording:
+    resources: list[Registration] = field(default_factory=list)
+    outputs: dict[str, Any] = field(default_factory=dict)
+
+    def of_type(self, typ: str) -> list[Registration]:
+        return [r for r in self.resources if r.type == typ]
+
+    def one(self, typ: str, name: str | None = None) -> Registration:
+        found = [r for r in self.of_type(typ) if name is None or r.name == name]
+        if len(found) != 1:
+            names = [r.name for r in self.of_type(typ)]
+            raise LookupError(f"expected one {typ} named {name!r}; have {names}")
+        return found[0]
+
+    def by_urn(self, urn: str) -> Registration:
+        return next(r for r in self.resources if r.urn == urn)
+
+
+class AzureMocks(pulumi.runtime.Mocks):
+    """Answers as Azure would: realistic ids and the outputs Azure computes."""
+
+    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+        if not args.custom:
+            return None, {}
+        inputs = dict(args.inputs)
+        rid = resource_id(args.typ, args.name, inputs)
+        return rid, computed_outputs(args.typ, args.name, inputs, rid)
+
+    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+        token = args.token
+        if token == "azure-native:authorization:getClientConfig":
+            return {
+                "subscriptionId": SUBSCRIPTION_ID,
+                "tenantId": TENANT_ID,
+                "clientId": stable_guid("deployer-client"),
+                "objectId": stable_guid("deployer-object"),
+            }, None
+        if token.endswith(":getRoleDefinition"):
+            return {"id": args.args.get("roleDefinitionId", "")}, None
+        return dict(args.args), None
+
+
+class RecordingMonitor(pulumi_mocks.MockMonitor):
+    """The mock monitor, keeping what each RegisterResource request carried."""
+
+    def __init__(self, mocks: pulumi.runtime.Mocks) -> None:
+        super().__init__(mocks)
+        self.recording = Recording()
+
+    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
+        response = super().RegisterResource(request)
+        if request.type == "pulumi:pulumi:Stack":
+            return response
+        state = self.resources.get(response.urn)
+        parent = request.parent or None
+        if parent is not None and parent.endswith(f"::{_STACK}::{parent.rsplit('::', 1)[-1]}"):
+            parent = None  # a top-level resource: the engine shows no parent
+        self.recording.resources.append(
+            Registration(
+                urn=engine_urn(response.urn),
+                type=request.type,
+                name=request.name,
+                custom=bool(request.custom),
+                parent=engine_urn(parent) if parent else None,
+                protect=bool(request.protect),
+                depends_on=sorted({engine_urn(u) for u in request.dependencies}),
+                inputs=plain(json_format.MessageToDict(request.object)),
+                ignore_changes=list(request.ignoreChanges),
+                id=response.id or None,
+                outputs=dict(state.state) if state is not None and state.state else {},
+            )
+        )
+        return response
+
+    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+        if "pulumi:pulumi:Stack" in request.urn:
+            self.recording.outputs = plain(json_format.MessageToDict(request.outputs))
+        return super().RegisterResourceOutputs(request)
+
+
+_STACK = "pulumi:pulumi:Stack"
+
+
+def engine_urn(urn: str) -> str:
+    """The mock monitor prefixes top-level types with the stack's; the engine does not."""
+    return urn.replace(f"::{_STACK}$", "::")
+
+
+def plain(value: Any) -> Any:
+    """Secrets become "[secret]"; integral floats (protobuf has no ints) become ints."""
+    if isinstance(value, dict):
+        if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
+            return SECRET_TEXT
+        return {k: plain(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [plain(v) for v in value]
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value
+
+
+def run_program(
+    program: Callable[[], None],
+    *,
+    project: str,
+    stack: str,
+    config: Mapping[str, Any] | None = None,
+) -> Recording:
+    """Run `program` under the mock engine (`preview=False`) and wait for every resource."""
+    pulumi_settings.reset_options()
+    pulumi.runtime.set_all_config(
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
+    )
+    monitor = RecordingMonitor(AzureMocks())
+    pulumi_settings.SETTINGS.root_resource = None
+    pulumi.runtime.set_mocks(
+        AzureMocks(), project=project, stack=stack, preview=False, monitor=monitor
+    )
+    pulumi_mocks._sync_await(_run(program))
+    return monitor.recording
+
+
+async def _run(program: Callable[[], None]) -> None:
+    from pulumi.runtime.stack import run_pulumi_func
+
+    def with_exports() -> None:
+        # The mock root stack finished before the program ran; register its
+        # exports now, as the real engine does when the program returns.
+        program()
+        root = pulumi_settings.get_root_resource()
+        if root is not None:
+            root._outputs_registered = False  # type: ignore[attr-defined]
+            root._finish()  # type: ignore[attr-defined]
+
+    await run_pulumi_func(with_exports)
