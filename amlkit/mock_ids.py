@@ -30,9 +30,11 @@ _PATHS: dict[str, str] = {
     "machinelearningservices:Compute": _ML + "/computes/{computeName}",
     "machinelearningservices:Datastore": _ML + "/datastores/{name}",
     "machinelearningservices:OnlineEndpoint": _ML + "/onlineEndpoints/{endpointName}",
-    "machinelearningservices:OnlineDeployment": _ML + "/onlineEndpoints/{endpointName}/deployments/{deploymentName}",
+    "machinelearningservices:OnlineDeployment": _ML
+    + "/onlineEndpoints/{endpointName}/deployments/{deploymentName}",
     "machinelearningservices:BatchEndpoint": _ML + "/batchEndpoints/{endpointName}",
-    "machinelearningservices:BatchDeployment": _ML + "/batchEndpoints/{endpointName}/deployments/{deploymentName}",
+    "machinelearningservices:BatchDeployment": _ML
+    + "/batchEndpoints/{endpointName}/deployments/{deploymentName}",
     "machinelearningservices:ModelContainer": _ML + "/models/{name}",
     "machinelearningservices:ModelVersion": _ML + "/models/{name}/versions/{version}",
     "machinelearningservices:CodeContainer": _ML + "/codes/{name}",
@@ -70,7 +72,9 @@ def resource_id(typ: str, name: str, inputs: dict[str, Any]) -> str:
     values.setdefault("name", name)
     if short in _SCOPED:
         return _format(_SCOPED[short], values, name)
-    group = f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('resourceGroupName', 'rg')}"
+    group = (
+        f"/subscriptions/{SUBSCRIPTION_ID}/resourceGroups/{inputs.get('resourceGroupName', 'rg')}"
+    )
     if short == "resources:ResourceGroup":
         return group
     path = _PATHS.get(short)
@@ -129,8 +133,16 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any], rid: str) -> d
 
 def _leaf_name(inputs: dict[str, Any], name: str) -> str:
     for key in (
-        "deploymentName", "endpointName", "computeName", "workspaceName", "resourceName",
-        "accountName", "vaultName", "registryName", "containerName", "resourceGroupName",
+        "deploymentName",
+        "endpointName",
+        "computeName",
+        "workspaceName",
+        "resourceName",
+        "accountName",
+        "vaultName",
+        "registryName",
+        "containerName",
+        "resourceGroupName",
     ):
         if isinstance(inputs.get(key), str):
             return str(inputs[key])

@@ -17,6 +17,7 @@ import pulumi
 from google.protobuf import json_format
 from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
+from pulumi.runtime.sync_await import _sync_await
 
 from .mock_ids import SUBSCRIPTION_ID, TENANT_ID, computed_outputs, resource_id, stable_guid
 
@@ -63,14 +64,18 @@ class Recording:
 class AzureMocks(pulumi.runtime.Mocks):
     """Answers as Azure would: realistic ids and the outputs Azure computes."""
 
-    def new_resource(self, args: pulumi.runtime.MockResourceArgs) -> tuple[str | None, dict[str, Any]]:
+    def new_resource(
+        self, args: pulumi.runtime.MockResourceArgs
+    ) -> tuple[str | None, dict[str, Any]]:
         if not args.custom:
             return None, {}
         inputs = dict(args.inputs)
         rid = resource_id(args.typ, args.name, inputs)
         return rid, computed_outputs(args.typ, args.name, inputs, rid)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
         token = args.token
         if token == "azure-native:authorization:getClientConfig":
             return {
@@ -91,8 +96,8 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         super().__init__(mocks)
         self.recording = Recording()
 
-    def RegisterResource(self, request: Any) -> Any:  # noqa: N802 (gRPC method name)
-        response = super().RegisterResource(request)
+    def RegisterResource(self, request: Any) -> Any:
+        response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
         state = self.resources.get(response.urn)
@@ -116,10 +121,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         )
         return response
 
-    def RegisterResourceOutputs(self, request: Any) -> Any:  # noqa: N802
+    def RegisterResourceOutputs(self, request: Any) -> Any:
         if "pulumi:pulumi:Stack" in request.urn:
             self.recording.outputs = plain(json_format.MessageToDict(request.outputs))
-        return super().RegisterResourceOutputs(request)
+        return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 
 
 _STACK = "pulumi:pulumi:Stack"
@@ -156,11 +161,10 @@ def run_program(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
     )
     monitor = RecordingMonitor(AzureMocks())
-    pulumi_settings.SETTINGS.root_resource = None
     pulumi.runtime.set_mocks(
         AzureMocks(), project=project, stack=stack, preview=False, monitor=monitor
     )
-    pulumi_mocks._sync_await(_run(program))
+    _sync_await(_run(program))
     return monitor.recording
 
 

@@ -30,8 +30,8 @@ __all__ = [
     "MonitoringSpec",
     "OnlineDeploymentSpec",
     "OnlineEndpointSpec",
-    "Problem",
     "ProbeSettings",
+    "Problem",
     "RequestSettings",
     "ResourceIdentity",
     "RetrySettings",
@@ -41,6 +41,6 @@ __all__ = [
     "StackSpec",
     "WorkspaceSpec",
     "build_stack_spec",
-    "load_stack_spec",
     "load_cli_yaml",
+    "load_stack_spec",
 ]

@@ -15,8 +15,8 @@ from typing import Annotated, Any, Literal
 from pydantic import (
     Discriminator,
     Field,
-    Tag,
     StringConstraints,
+    Tag,
     ValidationInfo,
     field_validator,
     model_validator,
@@ -65,9 +65,9 @@ class ModelAsset(Spec):
     """Registered model name; default: `<deployment>-model`."""
     version: ScalarString | None = None
     """Model version; default: a content hash of the folder, so changes register anew."""
-    type: Annotated[
-        Literal["custom_model", "mlflow_model", "triton_model"], LowerCase
-    ] = "custom_model"
+    type: Annotated[Literal["custom_model", "mlflow_model", "triton_model"], LowerCase] = (
+        "custom_model"
+    )
     description: str | None = None
 
     resolve_path = field_validator("path")(resolve_local_path)
@@ -126,7 +126,9 @@ class EnvironmentAsset(Spec):
     @model_validator(mode="after")
     def _needs_image(self) -> EnvironmentAsset:
         if self.image is None:
-            raise ValueError("an inline environment needs `image` (a base image, or `scoring-image`)")
+            raise ValueError(
+                "an inline environment needs `image` (a base image, or `scoring-image`)"
+            )
         return self
 
 
@@ -145,5 +147,3 @@ EnvironmentRef = Annotated[
     Discriminator(_reference_or_inline),
 ]
 """A registered environment reference, or an inline image (+ conda file)."""
-
-

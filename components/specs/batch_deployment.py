@@ -67,6 +67,7 @@ class BatchDeploymentSpec(Spec):
     code_configuration: CodeConfiguration | None = None
     """Not needed for MLflow models."""
     environment: EnvironmentRef | None = None
+    """Default: the stack's scoring image (runtime-image/)."""
     compute: Annotated[str, StringConstraints(min_length=1)]
     """`azureml:<cluster>`: a compute cluster of this stack, or an ARM id."""
     resources: BatchResources = BatchResources()
@@ -102,13 +103,13 @@ class BatchDeploymentSpec(Spec):
 
     @model_validator(mode="after")
     def _rules(self) -> BatchDeploymentSpec:
-        # A registered model may be MLflow (no code or environment needed); Azure
-        # decides. An inline custom model needs both, or the job cannot score.
+        # A registered model may be MLflow (no scoring code needed); Azure decides.
+        # An inline custom model needs a scoring script, or the job cannot score.
+        # Without `environment`, the stack's scoring image runs it.
         if isinstance(self.model, str) or self.model.type == "mlflow_model":
             return self
-        for field in ("code_configuration", "environment"):
-            if getattr(self, field) is None:
-                raise ValueError(f"{field} is required unless the model is an mlflow_model")
+        if self.code_configuration is None:
+            raise ValueError("code_configuration is required unless the model is an mlflow_model")
         return self
 
     @property

@@ -37,9 +37,7 @@ class BatchEndpointSpec(Spec):
         if isinstance(data, dict):
             mode = data.get("auth_mode")
             if isinstance(mode, str) and mode.lower() != "aad_token":
-                raise ValueError(
-                    f"auth_mode {mode!r}: batch endpoints take `aad_token` only"
-                )
+                raise ValueError(f"auth_mode {mode!r}: batch endpoints take `aad_token` only")
         return data
 
     @model_validator(mode="after")

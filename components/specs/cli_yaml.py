@@ -22,7 +22,9 @@ from .errors import ConfigError, Problem, Source, display_path, problems_from_va
 from .online_deployment import OnlineDeploymentSpec
 from .online_endpoint import OnlineEndpointSpec
 
-Kind = Literal["online_endpoint", "online_deployment", "batch_endpoint", "batch_deployment", "compute"]
+Kind = Literal[
+    "online_endpoint", "online_deployment", "batch_endpoint", "batch_deployment", "compute"
+]
 
 SCHEMA_KINDS: dict[str, Kind] = {
     "managedOnlineEndpoint": "online_endpoint",
@@ -102,13 +104,23 @@ def read_document(file: Path, expected: Kind | None = None) -> tuple[Kind, dict[
         )
     if expected is not None and kind != expected:
         raise ConfigError(
-            [Problem(shown, "$schema", f"holds a {kind.replace('_', ' ')}, not a "
-                     f"{expected.replace('_', ' ')}")]
+            [
+                Problem(
+                    shown,
+                    "$schema",
+                    f"holds a {kind.replace('_', ' ')}, not a {expected.replace('_', ' ')}",
+                )
+            ]
         )
     if kind == "batch_deployment" and doc.get("type") == "pipeline":
         raise ConfigError(
-            [Problem(shown, "type", "amlkit does not support pipeline-component batch "
-                     "deployments yet")]
+            [
+                Problem(
+                    shown,
+                    "type",
+                    "amlkit does not support pipeline-component batch deployments yet",
+                )
+            ]
         )
     return kind, absolutize(doc, file.parent)
 
@@ -123,13 +135,20 @@ def absolutize(doc: dict[str, Any], base: Path) -> dict[str, Any]:
         fixed = dict(value)
         for name in fields:
             path = fixed.get(name)
-            if isinstance(path, str) and path and not path.startswith("azureml:") and "://" not in path:
+            if (
+                isinstance(path, str)
+                and path
+                and not path.startswith("azureml:")
+                and "://" not in path
+            ):
                 fixed[name] = str((base / Path(path).expanduser()).resolve())
         out[block] = fixed
     return out
 
 
-def load_cli_yaml(file: str | Path, expected: Kind | None = None, *, check_paths: bool = True) -> Spec:
+def load_cli_yaml(
+    file: str | Path, expected: Kind | None = None, *, check_paths: bool = True
+) -> Spec:
     """Load one CLI v2 YAML file as its spec, or raise `ConfigError`."""
     path = Path(file)
     kind, doc = read_document(path, expected)

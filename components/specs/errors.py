@@ -66,7 +66,7 @@ def problems_from_validation(
     """Turn pydantic's errors into problems that name files and readable paths."""
     problems: list[Problem] = []
     for item in error.errors(include_url=False):
-        loc = _data_loc(raw, item["loc"])
+        loc = _data_loc(raw, item["loc"], missing=item["type"] == "missing")
         source, inner, rest = _source_for(loc, root, sources or {})
         path = _readable(raw, loc, inner, len(loc) - len(rest))
         message = _message(item)
@@ -75,25 +75,20 @@ def problems_from_validation(
     return _dedupe(problems)
 
 
-def _data_loc(raw: Any, loc: Sequence[str | int]) -> tuple[str | int, ...]:
+def _data_loc(raw: Any, loc: Sequence[str | int], *, missing: bool) -> tuple[str | int, ...]:
     """Drop the tags pydantic adds for unions ('inline', 'function-after[...]')."""
     kept: list[str | int] = []
     node = raw
-    for part in loc:
-        if isinstance(node, Mapping) and part in node:
+    for index, part in enumerate(loc):
+        in_mapping = isinstance(node, Mapping) and part in node
+        in_list = isinstance(node, list | tuple) and isinstance(part, int) and part < len(node)
+        if in_mapping or in_list:
             kept.append(part)
             node = node[part]
-        elif isinstance(node, list | tuple) and isinstance(part, int) and part < len(node):
-            kept.append(part)
-            node = node[part]
-        elif isinstance(node, Mapping) and isinstance(part, str) and _is_field_name(part):
+        elif missing and index == len(loc) - 1 and isinstance(part, str):
             kept.append(part)  # a missing field: name it
             node = None
     return tuple(kept)
-
-
-def _is_field_name(part: str) -> bool:
-    return part.replace("_", "").replace("$", "").isalnum() and part.islower() or part == "$schema"
 
 
 def _source_for(
@@ -104,11 +99,15 @@ def _source_for(
     for cut in range(len(loc), -1, -1):
         if loc[:cut] in sources:
             src = sources[loc[:cut]]
+            if src.file == root.file:
+                break  # written in the stack config itself (an override of a file's field)
             return src, src.inner, loc[cut:]
     return root, root.inner, loc
 
 
-def _readable(raw: Any, loc: tuple[str | int, ...], inner: tuple[str | int, ...], start: int) -> str:
+def _readable(
+    raw: Any, loc: tuple[str | int, ...], inner: tuple[str | int, ...], start: int
+) -> str:
     """`online_endpoints[prod-ep].deployments[blue].instance_count`: names beat indexes."""
     parts: list[str] = [str(p) for p in inner]
     node = raw
@@ -145,6 +144,10 @@ def _message(item: Mapping[str, Any]) -> str:
         return "is not a known field (check the spelling against Azure ML CLI v2)"
     if kind == "missing":
         return "is required"
+    if kind in ("dict_type", "model_type", "model_attributes_type"):
+        return "must be a mapping of fields"
+    if kind in ("list_type", "tuple_type"):
+        return "must be a list"
     if kind == "literal_error":
         expected = item.get("ctx", {}).get("expected", "")
         return f"is not allowed; allowed: {expected}"

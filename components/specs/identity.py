@@ -42,7 +42,9 @@ RoleName = Literal[
 ]
 
 # Where a role may be granted: one resource of this stack, never a subscription.
-RoleScope = Literal["container_registry", "storage", "key_vault", "workspace", "application_insights"]
+RoleScope = Literal[
+    "container_registry", "storage", "key_vault", "workspace", "application_insights"
+]
 
 # The scope each role belongs on: granting it elsewhere is a mistake or an escalation.
 ROLE_SCOPES: dict[str, frozenset[str]] = {
@@ -97,9 +99,7 @@ class IdentitySpec(Spec):
         return self
 
 
-IdentityType = Annotated[
-    Literal["system_assigned", "user_assigned", "none"], LowerCase
-]
+IdentityType = Annotated[Literal["system_assigned", "user_assigned", "none"], LowerCase]
 
 
 class ResourceIdentity(Spec):

@@ -113,6 +113,7 @@ class OnlineDeploymentSpec(Spec):
     model_mount_path: str | None = None
     code_configuration: CodeConfiguration | None = None
     environment: EnvironmentRef | None = None
+    """Default: the stack's scoring image (runtime-image/)."""
     environment_variables: dict[str, str] = {}
     instance_type: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     """VM size (managed, required) or an instance-type CRD name (Kubernetes)."""

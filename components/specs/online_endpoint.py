@@ -117,7 +117,7 @@ class OnlineEndpointSpec(Spec):
                 f"mirror_traffic names {sorted(self.mirror_traffic)}; Azure mirrors to one "
                 "deployment at most"
             )
-        (target, percent), = self.mirror_traffic.items()
+        ((target, percent),) = self.mirror_traffic.items()
         if target not in names:
             raise ValueError(f"mirror_traffic names {target!r}, which is not a deployment")
         if percent > MAX_MIRROR_PERCENT:

@@ -22,9 +22,9 @@ class ScoringImageSpec(Spec):
         "amlkit/scoring"
     )
     platform: Annotated[str, StringConstraints(pattern=r"^linux/(amd64|arm64)$")] = "linux/amd64"
-    environment_name: Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][-A-Za-z0-9_.]*$")] = (
-        "amlkit-scoring"
-    )
+    environment_name: Annotated[
+        str, StringConstraints(pattern=r"^[A-Za-z0-9_][-A-Za-z0-9_.]*$")
+    ] = "amlkit-scoring"
     """Name of the Azure ML environment registered for the image."""
 
     @field_validator("context")

@@ -34,9 +34,9 @@ class StackEnvironment(Spec):
     """Short environment name (`dev`, `prod`, `pr123`): goes into every Azure name."""
     location: Location
     """Azure region, e.g. `westeurope`."""
-    resource_group: Annotated[str, StringConstraints(pattern=r"^[-\w._()]{1,89}[-\w_()]$")] | None = (
-        None
-    )
+    resource_group: (
+        Annotated[str, StringConstraints(pattern=r"^[-\w._()]{1,89}[-\w_()]$")] | None
+    ) = None
     """Default: `rg-amlkit-<name>`."""
     tags: Tags = {}
     """Put on every resource, with `environment` and `managed-by` added."""
@@ -79,7 +79,8 @@ class StackSpec(Spec):
         # Endpoint names are unique per Azure region, across online and batch.
         _unique(
             "endpoints (online and batch share one namespace per region)",
-            [e.name.lower() for e in (*self.online_endpoints, *self.batch_endpoints)],
+            [e.name.lower() for e in self.online_endpoints]
+            + [e.name.lower() for e in self.batch_endpoints],
         )
         identities = {i.name for i in self.identities}
         for owner, identity in self._identity_uses():

@@ -88,7 +88,9 @@ def build_stack_spec(
     unknown = sorted(set(values) - set(SECTIONS))
     for key in unknown:
         problems.append(
-            Problem(shown, f"{NAMESPACE}:{key}", f"is not a known section; known: {', '.join(SECTIONS)}")
+            Problem(
+                shown, f"{NAMESPACE}:{key}", f"is not a known section; known: {', '.join(SECTIONS)}"
+            )
         )
     raw: dict[str, Any] = {k: values[k] for k in SECTIONS if k in values}
     sources: dict[Loc, Source] = {}
@@ -99,14 +101,18 @@ def build_stack_spec(
             problems.append(Problem(shown, f"{NAMESPACE}:{section}", "must be a list"))
             continue
         raw[section] = _expand_list(
-            raw[section], (section,), base, kind, sources, problems, _NESTED_DEPLOYMENTS.get(section)
+            raw[section],
+            (section,),
+            source,
+            kind,
+            sources,
+            problems,
+            _NESTED_DEPLOYMENTS.get(section),
         )
     if problems:
         raise ConfigError(problems)
     try:
-        return StackSpec.model_validate(
-            raw, context={"base_dir": base, "check_paths": check_paths}
-        )
+        return StackSpec.model_validate(raw, context={"base_dir": base, "check_paths": check_paths})
     except ValidationError as exc:
         raise ConfigError(
             problems_from_validation(exc, raw, root=Source(source), sources=sources)
@@ -117,10 +123,18 @@ def load_stack_spec(stacks_dir: Path, stack: str, *, check_paths: bool = True) -
     """Read and validate `stacks/Pulumi.<stack>.yaml` (secrets stood in for)."""
     path = stack_file(stacks_dir, stack)
     if not path.exists():
-        known = sorted(p.name.removeprefix("Pulumi.").removesuffix(".yaml")
-                       for p in stacks_dir.glob("Pulumi.*.yaml"))
+        known = sorted(
+            p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+            for p in stacks_dir.glob("Pulumi.*.yaml")
+        )
         raise ConfigError(
-            [Problem(display_path(path), "", f"no such stack; stacks here: {', '.join(known) or 'none'}")]
+            [
+                Problem(
+                    display_path(path),
+                    "",
+                    f"no such stack; stacks here: {', '.join(known) or 'none'}",
+                )
+            ]
         )
     return build_stack_spec(
         amlkit_values(read_stack_config(path)), source=path, check_paths=check_paths
@@ -130,7 +144,7 @@ def load_stack_spec(stacks_dir: Path, stack: str, *, check_paths: bool = True) -
 def _expand_list(
     items: list[Any],
     loc: Loc,
-    base: Path,
+    stack_config: Path,
     kind: Kind,
     sources: dict[Loc, Source],
     problems: list[Problem],
@@ -139,12 +153,18 @@ def _expand_list(
     out: list[Any] = []
     for index, item in enumerate(items):
         here = (*loc, index)
-        entry = _expand_entry(item, here, base, kind, sources, problems)
+        entry = _expand_entry(item, here, stack_config, kind, sources, problems)
         if nested and isinstance(entry, dict) and isinstance(entry.get("deployments"), list):
             entry = {
                 **entry,
                 "deployments": _expand_list(
-                    entry["deployments"], (*here, "deployments"), base, nested, sources, problems, None
+                    entry["deployments"],
+                    (*here, "deployments"),
+                    stack_config,
+                    nested,
+                    sources,
+                    problems,
+                    None,
                 ),
             }
         out.append(entry)
@@ -152,7 +172,12 @@ def _expand_list(
 
 
 def _expand_entry(
-    item: Any, loc: Loc, base: Path, kind: Kind, sources: dict[Loc, Source], problems: list[Problem]
+    item: Any,
+    loc: Loc,
+    stack_config: Path,
+    kind: Kind,
+    sources: dict[Loc, Source],
+    problems: list[Problem],
 ) -> Any:
     """`path.yml` or `{file: path.yml, **overrides}` -> the file's fields, overridden."""
     if isinstance(item, str):
@@ -161,9 +186,11 @@ def _expand_entry(
         return item
     ref = item["file"]
     if not isinstance(ref, str):
-        problems.append(Problem(display_path(base), _loc_text(loc) + ".file", "must be a path"))
+        problems.append(
+            Problem(display_path(stack_config), _loc_text(loc) + ".file", "must be a path")
+        )
         return item
-    file = (base / ref).resolve()
+    file = (stack_config.parent / ref).resolve()
     try:
         _, doc = read_document(file, kind)
     except ConfigError as exc:
@@ -171,6 +198,8 @@ def _expand_entry(
         return item
     sources[loc] = Source(file)
     overrides = {k: v for k, v in item.items() if k != "file"}
+    for key in overrides:
+        sources[(*loc, key)] = Source(stack_config)
     return {**doc, **overrides}
 
 

@@ -45,6 +45,4 @@ PositiveInt = Annotated[int, Field(ge=1)]
 NonNegativeInt = Annotated[int, Field(ge=0)]
 
 # A user-assigned identity name in this stack (also the Azure resource name).
-IdentityName = Annotated[
-    str, StringConstraints(pattern=r"^[a-zA-Z0-9][-a-zA-Z0-9_]{2,127}$")
-]
+IdentityName = Annotated[str, StringConstraints(pattern=r"^[a-zA-Z0-9][-a-zA-Z0-9_]{2,127}$")]

@@ -17,7 +17,11 @@ class StorageSpec(Spec):
     """The workspace's storage account. Blob public access is always off, TLS 1.2, HTTPS only."""
 
     sku: Literal[
-        "Standard_LRS", "Standard_ZRS", "Standard_GRS", "Standard_RAGRS", "Standard_GZRS",
+        "Standard_LRS",
+        "Standard_ZRS",
+        "Standard_GRS",
+        "Standard_RAGRS",
+        "Standard_GZRS",
         "Standard_RAGZRS",
     ] = "Standard_LRS"
     allow_shared_key_access: bool = False
