@@ -27,7 +27,14 @@ class Problem:
     def __str__(self) -> str:
         where = f"{self.file}: {self.path}" if self.path else self.file
         shown = f" = {self.value}" if self.value is not None else ""
-        return f"{where}{shown}: {self.message}"
+        return _one_line(f"{where}{shown}: {self.message}")
+
+
+def _one_line(text: str) -> str:
+    """Control characters (a key typed with a stray escape) shown escaped, never as line breaks."""
+    return "".join(
+        ch if ch.isprintable() else ch.encode("unicode_escape").decode("ascii") for ch in text
+    )
 
 
 @dataclass

@@ -1,0 +1,185 @@
+"""Every CLI v2 file of Microsoft's samples loads as it is; unsupported kinds say so in one line."""
+
+from __future__ import annotations
+
+import shutil
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from components.specs import (
+    BatchDeploymentSpec,
+    BatchEndpointSpec,
+    ComputeClusterSpec,
+    ConfigError,
+    OnlineDeploymentSpec,
+    OnlineEndpointSpec,
+    load_cli_yaml,
+)
+
+from ..conftest import EXAMPLES
+
+UNSUPPORTED = {"cli/endpoints/batch/deploy-pipelines/hello-batch/deployment.yml"}
+EXAMPLE_FILES = sorted(
+    str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*.y*ml") if p.name != "README.md"
+)
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the samples with the local files they name made real (the
+    samples repository ships them beside the YAML; this snapshot does not)."""
+    root = tmp_path_factory.mktemp("examples")
+    shutil.copytree(EXAMPLES, root, dirs_exist_ok=True)
+    for file in list(root.rglob("*.y*ml")):
+        doc = yaml.safe_load(file.read_text())
+        _materialize(doc, file.parent)
+    return root
+
+
+def _materialize(doc: Any, base: Path) -> None:
+    if not isinstance(doc, dict):
+        return
+    model, code, env = doc.get("model"), doc.get("code_configuration"), doc.get("environment")
+    if isinstance(model, dict) and "path" in model:
+        folder = (base / model["path"]).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / "model.pkl").write_bytes(b"\x80\x04N.")
+    if isinstance(code, dict):
+        folder = (base / code["code"]).resolve()
+        folder.mkdir(parents=True, exist_ok=True)
+        (folder / code["scoring_script"]).write_text(
+            "def init():\n    pass\n\n\ndef run(data):\n    return data\n"
+        )
+    if isinstance(env, dict) and "conda_file" in env:
+        conda = (base / env["conda_file"]).resolve()
+        conda.parent.mkdir(parents=True, exist_ok=True)
+        conda.write_text("name: env\ndependencies:\n  - python=3.11\n")
+
+
+def test_the_snapshot_has_the_expected_files() -> None:
+    assert len(EXAMPLE_FILES) == 19
+
+
+@pytest.mark.parametrize("relative", [f for f in EXAMPLE_FILES if f not in UNSUPPORTED])
+def test_supported_file_loads(examples: Path, relative: str) -> None:
+    spec = load_cli_yaml(examples / relative)
+    raw = yaml.safe_load((examples / relative).read_text())
+    assert spec.name == raw["name"]  # type: ignore[attr-defined]
+    expected = {
+        "managedOnlineEndpoint": OnlineEndpointSpec,
+        "kubernetesOnlineEndpoint": OnlineEndpointSpec,
+        "managedOnlineDeployment": OnlineDeploymentSpec,
+        "kubernetesOnlineDeployment": OnlineDeploymentSpec,
+        "batchEndpoint": BatchEndpointSpec,
+        "modelBatchDeployment": BatchDeploymentSpec,
+        "amlCompute": ComputeClusterSpec,
+    }[raw["$schema"].rsplit("/", 1)[-1].removesuffix(".schema.json")]
+    assert isinstance(spec, expected)
+
+
+@pytest.mark.parametrize("relative", sorted(UNSUPPORTED))
+def test_unsupported_kind_says_so_in_one_line(examples: Path, relative: str) -> None:
+    with pytest.raises(ConfigError) as caught:
+        load_cli_yaml(examples / relative)
+    (line,) = str(caught.value).splitlines()
+    assert "does not support pipeline-component batch deployments yet" in line
+    assert line.startswith(str(examples / relative)) or relative in line
+
+
+def test_values_and_defaults_as_azure_ml_reads_them(examples: Path) -> None:
+    k8s = load_cli_yaml(examples / "cli/endpoints/online/kubernetes/kubernetes-endpoint.yml")
+    assert isinstance(k8s, OnlineEndpointSpec)
+    assert k8s.auth_mode == "key"  # written `Key`: CLI v2 enums are case-insensitive
+    assert k8s.kind == "kubernetes"
+
+    green = load_cli_yaml(
+        examples / "cli/endpoints/online/kubernetes/kubernetes-green-deployment.yml"
+    )
+    assert isinstance(green, OnlineDeploymentSpec)
+    assert green.scale_settings is not None
+    assert (green.scale_settings.type, green.scale_settings.max_instances) == (
+        "target_utilization",
+        3,
+    )
+    assert green.resources is not None and green.resources.requests is not None
+    assert green.resources.requests.memory == "0.1Gi"
+
+    ncd = load_cli_yaml(examples / "cli/endpoints/online/ncd/sklearn-deployment.yaml")
+    assert isinstance(ncd, OnlineDeploymentSpec)
+    assert not isinstance(ncd.model, str) and ncd.model is not None
+    assert (ncd.model.version, ncd.model.type) == ("2", "mlflow_model")  # YAML `version: 2`
+    assert ncd.request_settings.request_timeout_ms == 5000  # CLI v2 default
+    assert ncd.liveness_probe.failure_threshold == 30
+
+    batch = load_cli_yaml(
+        examples
+        / "cli/endpoints/batch/deploy-models/heart-classifier-mlflow/deployment-simple/deployment.yml"
+    )
+    assert isinstance(batch, BatchDeploymentSpec)
+    assert batch.model == "azureml:heart-classifier-mlflow@latest"
+    assert batch.settings.retry_settings.timeout == 300
+    assert batch.compute_name == "batch-cluster"
+
+    minimal = load_cli_yaml(examples / "cli/resources/compute/cluster-minimal.yml")
+    assert isinstance(minimal, ComputeClusterSpec)
+    assert (minimal.size, minimal.min_instances, minimal.max_instances) == ("Standard_DS3_v2", 0, 1)
+    assert minimal.idle_time_before_scale_down == 120
+
+    low = load_cli_yaml(examples / "cli/resources/compute/cluster-low-priority.yml")
+    assert isinstance(low, ComputeClusterSpec) and low.tier == "low_priority"
+
+
+def test_local_paths_resolve_against_the_file(examples: Path) -> None:
+    blue = load_cli_yaml(examples / "cli/endpoints/online/managed/sample/blue-deployment.yml")
+    assert isinstance(blue, OnlineDeploymentSpec)
+    assert blue.code_configuration is not None
+    assert blue.code_configuration.code == str(
+        (examples / "cli/endpoints/online/model-1/onlinescoring").resolve()
+    )
+
+
+@pytest.mark.parametrize(
+    ("loader", "relative"),
+    [
+        ("load_online_endpoint", "cli/endpoints/online/managed/sample/endpoint.yml"),
+        ("load_online_deployment", "cli/endpoints/online/managed/sample/blue-deployment.yml"),
+        (
+            "load_online_deployment",
+            "cli/endpoints/online/kubernetes/kubernetes-blue-deployment.yml",
+        ),
+        ("load_batch_endpoint", "cli/endpoints/batch/deploy-models/mnist-classifier/endpoint.yml"),
+        (
+            "load_model_batch_deployment",
+            "cli/endpoints/batch/deploy-models/mnist-classifier/deployment-torch/deployment.yml",
+        ),
+        ("load_compute", "cli/resources/compute/cluster-basic.yml"),
+    ],
+)
+def test_azure_ai_ml_reads_the_same_values(examples: Path, loader: str, relative: str) -> None:
+    """azure-ai-ml, Azure's own loader, reads the same names, counts and settings."""
+    from azure.ai.ml.entities import _load_functions
+
+    theirs = getattr(_load_functions, loader)(examples / relative)
+    ours = load_cli_yaml(examples / relative)
+    assert ours.name == theirs.name  # type: ignore[attr-defined]
+    if isinstance(ours, OnlineDeploymentSpec):
+        assert ours.instance_count == theirs.instance_count
+        assert ours.instance_type == theirs.instance_type
+    if isinstance(ours, BatchDeploymentSpec):
+        assert ours.settings.mini_batch_size == theirs.settings.mini_batch_size
+        assert (
+            ours.settings.max_concurrency_per_instance
+            == theirs.settings.max_concurrency_per_instance
+        )
+        assert ours.settings.retry_settings.timeout == theirs.settings.retry_settings.timeout
+    if isinstance(ours, ComputeClusterSpec):
+        assert (ours.min_instances, ours.max_instances) == (
+            theirs.min_instances,
+            theirs.max_instances,
+        )
+        assert ours.idle_time_before_scale_down == theirs.idle_time_before_scale_down
+    if isinstance(ours, OnlineEndpointSpec):
+        assert ours.auth_mode == theirs.auth_mode
