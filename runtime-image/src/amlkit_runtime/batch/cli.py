@@ -83,7 +83,8 @@ def build_parser() -> argparse.ArgumentParser:
         "--entry_script",
         default=env("AZUREML_ENTRY_SCRIPT"),
         help="score.py defining init() and run(mini_batch) [env AZUREML_ENTRY_SCRIPT]; "
-        "a relative path is taken under AML_APP_ROOT when that is set",
+        "a relative path is taken under AML_APP_ROOT when that is set, else under the "
+        "current folder",
     )
     p.add_argument(
         "--model_dir",
@@ -196,10 +197,15 @@ def main(argv: Sequence[str] | None = None) -> int:
             raise BatchInputError(
                 "entry_script is not set: give --entry_script or AZUREML_ENTRY_SCRIPT"
             )
+        # As azmlinfsrv: a relative entry script is taken under AML_APP_ROOT when that is
+        # set; otherwise under the current folder, and its own folder is the app root.
+        script = Path(args.entry_script)
+        if not script.is_absolute():
+            script = Path(app_root, script) if app_root else Path.cwd() / script
         settings = BatchSettings(
-            entry_script=Path(args.entry_script),
+            entry_script=script,
             model_dir=Path(args.model_dir) if args.model_dir else None,
-            app_root=Path(app_root) if app_root else None,
+            app_root=Path(app_root) if app_root else script.parent,
             input=Path(args.input),
             output=Path(args.output),
             mini_batch_size=args.mini_batch_size,

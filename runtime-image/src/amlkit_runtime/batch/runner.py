@@ -133,13 +133,6 @@ def run_batch(settings: BatchSettings) -> BatchSummary:
         _MiniBatch(i, chunk)
         for i, chunk in enumerate(split_mini_batches(files, settings.mini_batch_size))
     ]
-    log.info(
-        "%d input files in %d mini-batches of up to %d; %d worker process(es)",
-        len(files),
-        len(batches),
-        settings.mini_batch_size,
-        min(settings.max_concurrency_per_instance, len(batches)),
-    )
     parts = Path(tempfile.mkdtemp(prefix=".amlkit-batch-", dir=settings.output))
     try:
         counters = _Counters()
@@ -288,6 +281,15 @@ def _drive(
                         message = ("exited",)
                     kind = message[0]
                     if kind == "ready":
+                        if not any_ready:  # logged now, so that bad input stays one line
+                            log.info(
+                                "%d input files in %d mini-batches of up to %d; "
+                                "%d worker process(es)",
+                                sum(len(b.files) for b in batches),
+                                len(batches),
+                                settings.mini_batch_size,
+                                len(workers),
+                            )
                         worker.ready = any_ready = True
                         log.debug("worker %d ready", worker.slot)
                     elif kind == "done":
@@ -312,10 +314,7 @@ def _drive(
                         if reason:
                             return reason
                     elif kind == "load_error":
-                        raise BatchInputError(
-                            f"entry_script {str(settings.entry_script)!r} cannot be loaded: "
-                            f"{message[1]}"
-                        )
+                        raise BatchInputError(str(message[1]))
                     elif kind == "init_error" or not worker.ready:
                         why = message[1] if kind == "init_error" else _exit_text(worker)
                         if not any_ready:

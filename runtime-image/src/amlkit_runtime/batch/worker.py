@@ -58,13 +58,17 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
         format=f"%(asctime)s amlkit-batch[worker {config.worker_id}] %(levelname)s %(message)s",
         stream=sys.stderr,
     )
-    from amlkit_runtime.entry_script import load_entry_script
+    from amlkit_runtime.entry_script import EntryScriptError, load_entry_script
 
     try:
         script = load_entry_script(config.entry_script, app_root=config.app_root)
     except BaseException as exc:  # a SyntaxError or SystemExit in score.py is still bad input
         log.debug("loading %s failed", config.entry_script, exc_info=True)
-        conn.send(("load_error", one_line(exc)))
+        if isinstance(exc, EntryScriptError):
+            message = " ".join(str(exc).split())  # already names the script
+        else:
+            message = f"entry script {config.entry_script!r} cannot be loaded: {one_line(exc)}"
+        conn.send(("load_error", message))
         return
     try:
         script.init()
