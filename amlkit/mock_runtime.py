@@ -154,11 +154,17 @@ def run_program(
     project: str,
     stack: str,
     config: Mapping[str, Any] | None = None,
+    secret_keys: list[str] | None = None,
 ) -> Recording:
-    """Run `program` under the mock engine (`preview=False`) and wait for every resource."""
+    """Run `program` under the mock engine (`preview=False`) and wait for every resource.
+
+    `config` holds `namespace:key` values as a stack file does; objects are passed
+    to the program as JSON, as the Pulumi engine passes them.
+    """
     pulumi_settings.reset_options()
     pulumi.runtime.set_all_config(
-        {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()}
+        {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
+        secret_keys or [],
     )
     monitor = RecordingMonitor(AzureMocks())
     pulumi.runtime.set_mocks(

@@ -58,6 +58,23 @@ def read_stack_config(path: Path) -> dict[str, Any]:
     return {str(k): _stand_in_secrets(v) for k, v in config.items()}
 
 
+def secret_keys(path: Path) -> list[str]:
+    """Config keys whose value (or a value inside it) is `secure:` in the stack file."""
+    doc = read_yaml(path)
+    config = doc.get("config") if isinstance(doc, dict) else None
+    if not isinstance(config, dict):
+        return []
+    return sorted(str(k) for k, v in config.items() if _has_secure(v))
+
+
+def _has_secure(value: Any) -> bool:
+    if isinstance(value, dict):
+        return set(value) == {"secure"} or any(_has_secure(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_secure(v) for v in value)
+    return False
+
+
 def amlkit_values(config: Mapping[str, Any]) -> dict[str, Any]:
     """`amlkit:<section>` values by section; other namespaces are Pulumi's or providers'."""
     prefix = f"{NAMESPACE}:"

@@ -1,0 +1,157 @@
+"""The `amlkit` command: thin sub-commands over specs, components and the plan.
+
+Exit codes, for CI: 0 all good; 1 the plan was rendered but a check failed;
+2 the stack config (or a file it names) is wrong; 3 amlkit itself failed.
+"""
+
+from __future__ import annotations
+
+import json
+import sys
+import time
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.markup import escape
+
+from components.specs import ConfigError
+
+from . import __version__
+
+EXIT_CHECK_FAILED = 1
+EXIT_BAD_CONFIG = 2
+EXIT_INTERNAL = 3
+
+app = typer.Typer(
+    name="amlkit",
+    help="Put ML models into production on Azure Machine Learning with Pulumi.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+config_app = typer.Typer(help="Check a stack config, or write its JSON Schema.", no_args_is_help=True)
+app.add_typer(config_app, name="config")
+
+out = Console()
+err = Console(stderr=True)
+
+StackOption = Annotated[
+    str,
+    typer.Option("--stack", "-s", help="Stack name: reads [bold]stacks/Pulumi.<stack>.yaml[/]."),
+]
+ProjectOption = Annotated[
+    Path | None,
+    typer.Option("--project", help="Project folder (holds Pulumi.yaml). Default: the nearest one up from here."),
+]
+
+
+def _fail_config(error: ConfigError) -> typer.Exit:
+    for problem in error.problems:
+        err.print(f"[red]error[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
+    count = len(error.problems)
+    err.print(f"[red]{count} problem{'s' if count != 1 else ''}[/] in the stack config; nothing was rendered.")
+    return typer.Exit(EXIT_BAD_CONFIG)
+
+
+@app.command()
+def plan(
+    stack: StackOption,
+    json_file: Annotated[
+        Path | None,
+        typer.Option("--json", help="Also write the plan as JSON (the format of DESIGN.md) to this file."),
+    ] = None,
+    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary, not the tree.")] = False,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Render a stack offline with Pulumi's mock engine: no CLI, cloud or credentials.
+
+    Prints the resource tree and a count by type; [bold]--json[/] writes every
+    resource with its inputs as Azure ML would receive them (secrets as "[secret]").
+    """
+    from .plan import load_spec, plan_document, render, write_json
+    from .plan_view import resource_tree, type_table
+    from .project import find_project
+
+    started = time.perf_counter()
+    try:
+        project = find_project(project_dir)
+        load_spec(project, stack)
+    except ConfigError as error:
+        raise _fail_config(error) from None
+    try:
+        with err.status(f"Rendering stack [bold]{stack}[/] with Pulumi's mock engine…"):
+            recording = render(project, stack)
+    except ConfigError as error:
+        raise _fail_config(error) from None
+    except Exception as error:  # a bug in a component, not the user's config
+        err.print(f"[red]error[/] rendering stack {stack} failed: {type(error).__name__}: {error}")
+        err.print("This is an amlkit bug; rerun with AMLKIT_DEBUG=1 for the traceback.")
+        if _debug():
+            raise
+        raise typer.Exit(EXIT_INTERNAL) from None
+    document = plan_document(project, stack, recording)
+    if not quiet:
+        out.print(resource_tree(document))
+    out.print(type_table(document))
+    if json_file is not None:
+        write_json(document, json_file)
+        out.print(f"Plan written to [bold]{json_file}[/].")
+    err.print(f"[dim]{len(document['resources'])} resources in {time.perf_counter() - started:.1f} s[/]")
+
+
+@config_app.command("validate")
+def config_validate(stack: StackOption, project_dir: ProjectOption = None) -> None:
+    """Validate a stack config and the CLI v2 files it names; one line per problem."""
+    from .plan import load_spec
+    from .project import find_project
+
+    try:
+        spec = load_spec(find_project(project_dir), stack)
+    except ConfigError as error:
+        raise _fail_config(error) from None
+    deployments = sum(len(e.deployments) for e in (*spec.online_endpoints, *spec.batch_endpoints))
+    out.print(
+        f"[green]ok[/] stack [bold]{stack}[/]: {len(spec.online_endpoints)} online and "
+        f"{len(spec.batch_endpoints)} batch endpoints, {deployments} deployments, "
+        f"{len(spec.compute)} compute clusters, {len(spec.identities)} identities."
+    )
+
+
+@config_app.command("schema")
+def config_schema(
+    output: Annotated[
+        Path | None, typer.Option("--output", "-o", help="Write here instead of to standard output.")
+    ] = None,
+) -> None:
+    """Write the JSON Schema of [bold]stacks/Pulumi.<stack>.yaml[/] for editors (yaml-language-server)."""
+    from .schema import stack_config_schema
+
+    text = json.dumps(stack_config_schema(), indent=2) + "\n"
+    if output is None:
+        sys.stdout.write(text)
+    else:
+        output.write_text(text, encoding="utf-8")
+        err.print(f"Schema written to [bold]{output}[/].")
+
+
+@app.command()
+def version() -> None:
+    """Print amlkit's version."""
+    out.print(f"amlkit {__version__}")
+
+
+def _debug() -> bool:
+    import os
+
+    return os.environ.get("AMLKIT_DEBUG", "") not in ("", "0")
+
+
+def main() -> None:
+    app()
+
+
+if __name__ == "__main__":
+    main()

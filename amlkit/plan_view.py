@@ -1,0 +1,77 @@
+"""How a plan looks to a person: the resource tree and a count by type."""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from typing import Any
+
+from rich.table import Table
+from rich.tree import Tree
+
+# Inputs worth a glance in the tree, by type; the JSON has all of them.
+_HIGHLIGHTS: dict[str, tuple[str, ...]] = {
+    "azure-native:machinelearningservices:OnlineEndpoint": ("properties.authMode", "properties.publicNetworkAccess"),
+    "azure-native:machinelearningservices:OnlineDeployment": ("sku.capacity", "properties.instanceType"),
+    "azure-native:machinelearningservices:BatchDeployment": ("properties.miniBatchSize", "properties.compute"),
+    "azure-native:machinelearningservices:Compute": ("properties.properties.vmSize", "properties.properties.scaleSettings.minNodeCount"),
+    "azure-native:monitor:AutoscaleSetting": ("profiles",),
+    "azure-native:authorization:RoleAssignment": ("roleDefinitionId",),
+    "azure-native:containerregistry:Registry": ("sku.name",),
+}
+
+
+def _short(typ: str) -> str:
+    parts = typ.split(":")
+    return parts[-1] if len(parts) == 3 else typ
+
+
+def _get(inputs: dict[str, Any], dotted: str) -> Any:
+    node: Any = inputs
+    for part in dotted.split("."):
+        if not isinstance(node, dict):
+            return None
+        node = node.get(part)
+    return node
+
+
+def _label(resource: dict[str, Any]) -> str:
+    typ = resource["type"]
+    module = typ.split(":")[1] if typ.count(":") == 2 else ""
+    text = f"[bold]{resource['name']}[/] [dim]{_short(typ)}{' · ' + module if module and module != 'index' else ''}[/]"
+    if resource["protect"]:
+        text += " [yellow]protected[/]"
+    facts = []
+    for dotted in _HIGHLIGHTS.get(typ, ()):
+        value = _get(resource["inputs"], dotted)
+        if value is not None and not isinstance(value, dict | list):
+            facts.append(f"{dotted.rsplit('.', 1)[-1]}={value}")
+        elif dotted == "roleDefinitionId" and isinstance(value, str):
+            facts.append(value.rsplit("/", 1)[-1])
+    if facts:
+        text += " [cyan]" + ", ".join(facts) + "[/]"
+    return text
+
+
+def resource_tree(document: dict[str, Any]) -> Tree:
+    """Resources under their parents, as `pulumi preview` nests them."""
+    tree = Tree(f"[bold]{document['project']}[/] · stack [bold]{document['stack']}[/]")
+    children: dict[str | None, list[dict[str, Any]]] = defaultdict(list)
+    for resource in document["resources"]:
+        children[resource["parent"]].append(resource)
+
+    def add(node: Tree, parent: str | None) -> None:
+        for resource in children.get(parent, []):
+            add(node.add(_label(resource)), resource["urn"])
+
+    add(tree, None)
+    return tree
+
+
+def type_table(document: dict[str, Any]) -> Table:
+    counts = Counter(r["type"] for r in document["resources"])
+    table = Table(title="Resources by type", show_footer=True)
+    table.add_column("type", footer="total")
+    table.add_column("count", justify="right", footer=str(sum(counts.values())))
+    for typ, count in sorted(counts.items()):
+        table.add_row(typ, str(count))
+    return table
