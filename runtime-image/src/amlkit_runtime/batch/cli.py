@@ -172,6 +172,10 @@ def format_table(summary: BatchSummary) -> str:
         ("timeouts", str(summary.timeouts)),
         ("elapsed", f"{summary.elapsed_seconds:.2f} s"),
         ("rows/s", f"{summary.rows_per_second:,.0f}"),
+        (
+            "scoring",
+            f"{summary.scoring_seconds:.2f} s after init ({summary.scoring_rows_per_second:,.0f} rows/s)",
+        ),
         ("output", summary.output_file or "(summary_only)"),
         ("failure report", summary.failure_report),
     ]

@@ -56,7 +56,12 @@ class BatchJobError(RuntimeError):
 
 @dataclass
 class BatchSummary:
-    """What a finished (or aborted) job did. Also written as JSON next to the output."""
+    """What a finished (or aborted) job did. Also written as JSON next to the output.
+
+    `elapsed_seconds` runs from the start of the job to the summary; `scoring_seconds`
+    from the first worker's `init()` done to the last mini-batch done, so it leaves
+    out process start-up, imports and model loading.
+    """
 
     status: Status
     message: str
@@ -78,6 +83,8 @@ class BatchSummary:
     worker_restarts: int
     elapsed_seconds: float
     rows_per_second: float
+    scoring_seconds: float
+    scoring_rows_per_second: float
     started_at: str
     finished_at: str
     settings: dict[str, Any] = field(default_factory=dict)
@@ -109,6 +116,8 @@ class _Counters:
     timeouts: int = 0
     restarts: int = 0
     failed_items: int = 0
+    first_ready: float | None = None  # monotonic time the first worker finished init()
+    last_done: float | None = None
 
 
 def run_batch(settings: BatchSettings) -> BatchSummary:
@@ -291,6 +300,8 @@ def _drive(
                                 len(workers),
                             )
                         worker.ready = any_ready = True
+                        if counters.first_ready is None:
+                            counters.first_ready = time.monotonic()
                         log.debug("worker %d ready", worker.slot)
                     elif kind == "done":
                         done = worker.batch
@@ -341,6 +352,7 @@ def _drive(
                         return reason
         return None
     finally:
+        counters.last_done = time.monotonic()
         for worker in workers:
             _stop_worker(worker, kill=worker.batch is not None or not worker.ready)
 
@@ -422,6 +434,8 @@ def _finish(
 
     elapsed = time.monotonic() - started
     rows = sum(b.rows or 0 for b in succeeded)
+    first, last = counters.first_ready, counters.last_done
+    scoring = last - first if first is not None and last is not None else 0.0
     status: Status = "aborted" if abort_reason else "succeeded"
     summary = BatchSummary(
         status=status,
@@ -444,6 +458,8 @@ def _finish(
         worker_restarts=counters.restarts,
         elapsed_seconds=round(elapsed, 3),
         rows_per_second=round(rows / elapsed, 1) if elapsed > 0 else 0.0,
+        scoring_seconds=round(scoring, 3),
+        scoring_rows_per_second=round(rows / scoring, 1) if scoring > 0 else 0.0,
         started_at=started_at.isoformat(timespec="seconds"),
         finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
         settings=_settings_dict(settings),

@@ -1,0 +1,257 @@
+"""Benchmark amlkit-batch against a plain loop and against the model alone.
+
+Workload: 200 CSV files of 1,000 rows and 20 features (generated deterministically
+into a temporary folder), the sample model (runtime-image/sample/train.py) and the
+sample batch script (runtime-image/sample/batchscoring/score.py).
+
+Scenarios, each repeated and reported as the median:
+- model alone, 1 and 2 processes: `predict()` on all rows already in memory; process
+  start-up and model loading are outside the timing. This is the ceiling.
+- plain loop, 1 and 2 processes: load the model once, then for each file
+  `read_csv` + `predict`, as the scoring script does, without any runner.
+- amlkit-batch, `max_concurrency_per_instance` 2: the real CLI in a subprocess.
+  End to end (wall clock of the command, including interpreter start, worker
+  spawn, imports and `init()`) and after init (the runner's own `scoring_seconds`).
+
+Target (issue 5): runner rows/s >= 80% of the model alone on 2 cores.
+
+    .venv/bin/python bench/batch_bench.py [--repeat 3] [--write-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing
+import os
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import joblib
+import numpy as np
+import pandas as pd  # type: ignore[import-untyped]
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "runtime-image" / "sample"
+BATCH_SCRIPT = SAMPLE / "batchscoring" / "score.py"
+README = Path(__file__).resolve().parent / "README.md"
+SECTION = "## Batch runner"
+TARGET = 0.80
+CORES = 2
+
+# Filled in the parent before the fork pools start, so children inherit them.
+_MODEL: Any = None
+_ROWS: Any = None
+_FILES: list[Path] = []
+
+
+def train_model(model_dir: Path) -> Path:
+    """Train the sample model with the sample's own script; return the model file."""
+    subprocess.run(
+        [sys.executable, str(SAMPLE / "train.py"), "--output", str(model_dir)],
+        check=True,
+        capture_output=True,
+        text=True,
+    )
+    found = sorted(model_dir.rglob("*.joblib")) + sorted(model_dir.rglob("*.pkl"))
+    if not found:
+        raise SystemExit(f"sample/train.py wrote no .joblib or .pkl under {model_dir}")
+    return found[0]
+
+
+def feature_names(model: Any, count: int = 20) -> list[str]:
+    names = getattr(model, "feature_names_in_", None)
+    return [str(n) for n in names] if names is not None else [f"f{i}" for i in range(count)]
+
+
+def make_data(folder: Path, files: int, rows: int, columns: list[str]) -> list[Path]:
+    rng = np.random.default_rng(20240605)
+    folder.mkdir(parents=True)
+    paths = []
+    for i in range(files):
+        frame = pd.DataFrame(rng.normal(size=(rows, len(columns))).round(6), columns=columns)
+        path = folder / f"part-{i:04d}.csv"
+        frame.to_csv(path, index=False)
+        paths.append(path)
+    return paths
+
+
+def _features(frame: Any) -> Any:
+    names = getattr(_MODEL, "feature_names_in_", None)
+    return frame[list(names)] if names is not None else frame.to_numpy()
+
+
+def _predict_share(share: tuple[int, int]) -> int:
+    index, parts = share
+    rows = np.array_split(_ROWS, parts)[index]
+    return len(_MODEL.predict(rows))
+
+
+def _loop_share(share: tuple[int, int]) -> int:
+    index, parts = share
+    count = 0
+    for path in _FILES[index::parts]:
+        frame = pd.read_csv(path)
+        count += len(_MODEL.predict(_features(frame)))
+    return count
+
+
+def in_pool(task: Callable[[tuple[int, int]], int], processes: int, repeat: int) -> list[float]:
+    """Time `task` split over `processes` forked processes (already warm)."""
+    if processes == 1:
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            task((0, 1))
+            times.append(time.perf_counter() - start)
+        return times
+    ctx = multiprocessing.get_context("fork")
+    with ctx.Pool(processes) as pool:
+        pool.map(_warm, range(processes), chunksize=1)
+        times = []
+        for _ in range(repeat):
+            start = time.perf_counter()
+            pool.map(task, [(i, processes) for i in range(processes)], chunksize=1)
+            times.append(time.perf_counter() - start)
+    return times
+
+
+def _warm(_: int) -> None:
+    _MODEL.predict(_ROWS[:100])
+
+
+def run_runner(
+    data: Path, model_dir: Path, out: Path, concurrency: int, mini_batch_size: int
+) -> tuple[float, dict[str, Any]]:
+    command = [
+        str(Path(sys.executable).with_name("amlkit-batch")),
+        "--entry_script", str(BATCH_SCRIPT), "--model_dir", str(model_dir),
+        "--input", str(data), "--output", str(out),
+        "--max_concurrency_per_instance", str(concurrency),
+        "--mini_batch_size", str(mini_batch_size),
+        "--summary_format", "json", "--logging_level", "warning",
+    ]  # fmt: skip
+    start = time.perf_counter()
+    done = subprocess.run(command, capture_output=True, text=True, check=False)
+    wall = time.perf_counter() - start
+    if done.returncode != 0:
+        raise SystemExit(f"amlkit-batch failed ({done.returncode}): {done.stderr.strip()}")
+    summary: dict[str, Any] = json.loads(done.stdout)
+    return wall, summary
+
+
+def main() -> int:
+    global _MODEL, _ROWS, _FILES
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--files", type=int, default=200)
+    parser.add_argument("--rows", type=int, default=1000)
+    parser.add_argument("--repeat", type=int, default=3)
+    parser.add_argument("--mini_batch_size", type=int, default=10)
+    parser.add_argument("--write-readme", action="store_true", help="update bench/README.md")
+    args = parser.parse_args()
+
+    with tempfile.TemporaryDirectory(prefix="amlkit-batch-bench-") as tmp_name:
+        tmp = Path(tmp_name)
+        model_dir = tmp / "model"
+        model_file = train_model(model_dir)
+        _MODEL = joblib.load(model_file)
+        columns = feature_names(_MODEL)
+        _FILES = make_data(tmp / "data", args.files, args.rows, columns)
+        total = args.files * args.rows
+        _ROWS = _features(pd.concat([pd.read_csv(p) for p in _FILES], ignore_index=True))
+
+        results: list[tuple[str, float, str]] = []
+        for processes in (1, CORES):
+            times = in_pool(_predict_share, processes, args.repeat)
+            results.append((f"model alone, {processes} process(es)", statistics.median(times), ""))
+        for processes in (1, CORES):
+            times = in_pool(_loop_share, processes, args.repeat)
+            note = "read_csv + predict per file"
+            results.append((f"plain loop, {processes} process(es)", statistics.median(times), note))
+        walls, scorings = [], []
+        for i in range(args.repeat):
+            wall, summary = run_runner(
+                tmp / "data", model_dir, tmp / f"out{i}", CORES, args.mini_batch_size
+            )
+            assert summary["rows"] == total, summary
+            walls.append(wall)
+            scorings.append(float(summary["scoring_seconds"]))
+        results.append(
+            (f"amlkit-batch, {CORES} workers, end to end", statistics.median(walls), "wall clock")
+        )
+        results.append(
+            (f"amlkit-batch, {CORES} workers, after init", statistics.median(scorings), "")
+        )
+
+    ceiling = total / results[1][1]
+    lines = [
+        f"| scenario | seconds | rows/s | vs model alone ({CORES} cores) | note |",
+        "|---|---:|---:|---:|---|",
+    ]
+    for name, seconds, note in results:
+        rate = total / seconds
+        lines.append(f"| {name} | {seconds:.3f} | {rate:,.0f} | {rate / ceiling:.0%} | {note} |")
+    runner_e2e = total / results[-2][1]
+    runner_steady = total / results[-1][1]
+    verdict = (
+        f"Target: amlkit-batch >= {TARGET:.0%} of the model alone on {CORES} cores. "
+        f"End to end: {runner_e2e / ceiling:.0%} "
+        f"({'met' if runner_e2e >= TARGET * ceiling else 'NOT met'}); "
+        f"after init: {runner_steady / ceiling:.0%} "
+        f"({'met' if runner_steady >= TARGET * ceiling else 'NOT met'}). "
+        f"Ceiling for any runner of this script, the plain loop on {CORES} processes: "
+        f"{total / results[3][1] / ceiling:.0%}."
+    )
+    table = "\n".join(lines)
+    print(f"{args.files} files x {args.rows} rows = {total:,} rows, median of {args.repeat}\n")
+    print(table)
+    print()
+    print(verdict)
+    if args.write_readme:
+        write_readme(args, table, verdict)
+    return 0
+
+
+def write_readme(args: argparse.Namespace, table: str, verdict: str) -> None:
+    command = " ".join([".venv/bin/python", "bench/batch_bench.py", *sys.argv[1:]])
+    body = "\n".join(
+        [
+            SECTION,
+            "",
+            f"Measured {datetime.now(UTC):%Y-%m-%d %H:%M} UTC on this machine "
+            f"({os.cpu_count()} cores, Python {sys.version.split()[0]}) with:",
+            "",
+            "```",
+            command,
+            "```",
+            "",
+            f"{args.files} CSV files x {args.rows} rows x 20 features, the sample model and "
+            "`sample/batchscoring/score.py`, `mini_batch_size` "
+            f"{args.mini_batch_size}; median of {args.repeat} runs.",
+            "",
+            table,
+            "",
+            verdict,
+            "",
+        ]
+    )
+    # Re-read just before writing: other sections (the server's) belong to others.
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    start = text.find(SECTION + "\n")
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + body
+    else:
+        end = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + body + (text[end + 1 :] if end != -1 else "")
+    README.write_text(text.rstrip("\n") + "\n")
+
+
+if __name__ == "__main__":
+    sys.exit(main())
