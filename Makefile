@@ -22,7 +22,7 @@ $(STAMP): pyproject.toml runtime-image/pyproject.toml
 
 # The sample model is trained here, from a deterministic synthetic dataset: nothing is downloaded.
 $(SAMPLE_MODEL): $(STAMP) runtime-image/sample/train.py
-	$(BIN)/python runtime-image/sample/train.py --out runtime-image/sample/model
+	$(BIN)/python runtime-image/sample/train.py --output runtime-image/sample/model
 
 run: setup
 	$(BIN)/amlkit plan --stack $(STACK) --json plan.json
