@@ -12,6 +12,7 @@ Scenarios, each repeated and reported as the median:
 - amlkit-batch, `max_concurrency_per_instance` 2: the real CLI in a subprocess.
   End to end (wall clock of the command, including interpreter start, worker
   spawn, imports and `init()`) and after init (the runner's own `scoring_seconds`).
+  The plain loop is also timed end to end, as a fresh process, for comparison.
 
 Target (issue 5): runner rows/s >= 80% of the model alone on 2 cores.
 
@@ -127,6 +128,26 @@ def _warm(_: int) -> None:
     _MODEL.predict(_ROWS[:100])
 
 
+PLAIN_LOOP_PROGRAM = """
+import glob, sys
+import joblib, pandas as pd
+model = joblib.load(sys.argv[1])
+names = getattr(model, "feature_names_in_", None)
+for path in sorted(glob.glob(sys.argv[2] + "/*.csv")):
+    frame = pd.read_csv(path)
+    model.predict(frame[list(names)] if names is not None else frame.to_numpy())
+"""
+
+
+def run_plain_loop_process(model_file: Path, data: Path) -> float:
+    """Wall clock of the plain loop as a fresh process: imports and model load included."""
+    start = time.perf_counter()
+    subprocess.run(
+        [sys.executable, "-c", PLAIN_LOOP_PROGRAM, str(model_file), str(data)], check=True
+    )
+    return time.perf_counter() - start
+
+
 def run_runner(
     data: Path, model_dir: Path, out: Path, concurrency: int, mini_batch_size: int
 ) -> tuple[float, dict[str, Any]]:
@@ -175,6 +196,10 @@ def main() -> int:
             times = in_pool(_loop_share, processes, args.repeat)
             note = "read_csv + predict per file"
             results.append((f"plain loop, {processes} process(es)", statistics.median(times), note))
+        loop_walls = [run_plain_loop_process(model_file, tmp / "data") for _ in range(args.repeat)]
+        results.append(
+            ("plain loop, 1 process, end to end", statistics.median(loop_walls), "wall clock")
+        )
         walls, scorings = [], []
         for i in range(args.repeat):
             wall, summary = run_runner(
