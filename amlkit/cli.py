@@ -112,7 +112,9 @@ def config_validate(stack: StackOption, project_dir: ProjectOption = None) -> No
         spec = load_spec(find_project(project_dir), stack)
     except ConfigError as error:
         raise _fail_config(error) from None
-    deployments = sum(len(e.deployments) for e in (*spec.online_endpoints, *spec.batch_endpoints))
+    deployments = sum(len(e.deployments) for e in spec.online_endpoints) + sum(
+        len(e.deployments) for e in spec.batch_endpoints
+    )
     out.print(
         f"[green]ok[/] stack [bold]{stack}[/]: {len(spec.online_endpoints)} online and "
         f"{len(spec.batch_endpoints)} batch endpoints, {deployments} deployments, "

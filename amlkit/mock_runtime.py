@@ -149,7 +149,7 @@ def plain(value: Any) -> Any:
 
 
 def run_program(
-    program: Callable[[], None],
+    program: Callable[[], object],
     *,
     project: str,
     stack: str,
@@ -174,7 +174,7 @@ def run_program(
     return monitor.recording
 
 
-async def _run(program: Callable[[], None]) -> None:
+async def _run(program: Callable[[], object]) -> None:
     from pulumi.runtime.stack import run_pulumi_func
 
     def with_exports() -> None:

@@ -1,0 +1,5 @@
+"""`python -m amlkit` runs the amlkit command."""
+
+from .cli import main
+
+main()
