@@ -4,6 +4,7 @@ Deterministic (fixed seeds), so every run writes the same model. It is fitted on
 plain array, so it takes rows of 20 numbers in the order f0..f19 (the column names
 the sample CSV files use).
 
+    python train.py                  # writes sample/model/model.joblib (git-ignored)
     python train.py --output DIR     # writes DIR/model.joblib
 """
 
@@ -32,7 +33,11 @@ def train():
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--output", required=True, help="folder to write model.joblib into")
+    parser.add_argument(
+        "--output",
+        default=os.path.join(os.path.dirname(os.path.abspath(__file__)), "model"),
+        help="folder to write model.joblib into (default: sample/model next to this file)",
+    )
     args = parser.parse_args()
     os.makedirs(args.output, exist_ok=True)
     path = os.path.join(args.output, "model.joblib")

@@ -5,7 +5,9 @@ so what this does:
 - the module is loaded with `spec_from_file_location("entry_module", join(AML_APP_ROOT,
   entry_script))`, so an absolute path is used as is and a relative one is taken
   under the app root (default `/var/azureml-app`); the app root is appended to
-  `sys.path` so that the script can import its neighbours;
+  `sys.path`, and so is the script's own folder (azmlinfsrv relies on the script
+  sitting in the app root; a script given by absolute path elsewhere would otherwise
+  not find its neighbours);
 - it must define `init()` and `run()`; if it has a `driver_module` attribute with a
   `run`, that `run` is used;
 - `run()` may not take `*args`, `**kwargs` or positional-only parameters.
@@ -62,8 +64,9 @@ def load_entry_script(
     full = Path(os.path.join(root, os.fspath(path)))
     if not full.is_file():
         raise EntryScriptError(f"entry script {str(full)!r} is not a file")
-    if root not in sys.path:
-        sys.path.append(root)
+    for folder in (root, str(full.parent)):
+        if folder not in sys.path:
+            sys.path.append(folder)
     spec = importlib.util.spec_from_file_location(MODULE_NAME, full)
     if spec is None or spec.loader is None:
         raise EntryScriptError(f"entry script {str(full)!r} is not a Python file")
