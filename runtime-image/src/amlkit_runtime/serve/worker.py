@@ -1,0 +1,93 @@
+"""One worker process: load the script, build the app, serve the shared socket with uvicorn."""
+
+from __future__ import annotations
+
+import logging
+import multiprocessing.synchronize
+import os
+import socket
+import sys
+
+import uvicorn
+from amlkit_runtime import aml_compat
+from amlkit_runtime.entry_script import EntryScriptError, load_entry_script
+from amlkit_runtime.serve.access_log import AccessLog
+from amlkit_runtime.serve.metrics import Metrics
+from amlkit_runtime.serve.runner import Limiter
+from amlkit_runtime.serve.scoring import ScoringScript
+from amlkit_runtime.serve.settings import ServeSettings
+
+EXIT_SCRIPT_ERROR = 3  # azmlinfsrv's (and gunicorn's boot error) exit code
+
+# Keep-alive for idle connections: longer than the usual 60 s idle timeout of load
+# balancers, so that the server is never the side that closes a connection the
+# balancer is about to reuse. (azmlinfsrv closes every connection after one request.)
+KEEP_ALIVE_S = 65
+
+
+def build_app(
+    settings: ServeSettings, semaphore: multiprocessing.synchronize.Semaphore | None
+) -> object:
+    """The ASGI app for `settings`, the CORS layer around it if origins are set.
+
+    Raises EntryScriptError (one line) when the script cannot be served.
+    """
+    from amlkit_runtime.serve.app import ScoringApp
+
+    aml_compat.install()
+    if settings.model_dir:
+        os.environ["AZUREML_MODEL_DIR"] = settings.model_dir
+    if settings.entry_script:
+        entry = load_entry_script(settings.entry_script, app_root=settings.app_root)
+    else:
+        entry = load_entry_script("main.py", app_root=settings.app_root)  # azmlinfsrv: `import main`
+    script = ScoringScript.analyse(entry)
+    app = ScoringApp(
+        settings,
+        script,
+        limiter=Limiter(semaphore),
+        metrics=Metrics(settings.deployment_name),
+        access_log=AccessLog(settings.deployment_name, enabled=settings.access_log),
+    )
+    logging.getLogger("amlkit.serve").info(
+        "worker %d: %s, run() takes the %s", os.getpid(), entry.path, script.mode.value
+    )
+    if settings.cors_origins:
+        from starlette.middleware.cors import CORSMiddleware
+
+        return CORSMiddleware(
+            app, allow_origins=list(settings.cors_origins), allow_methods=["*"], allow_headers=["*"]
+        )
+    return app
+
+
+def serve(
+    settings: ServeSettings,
+    sock: socket.socket,
+    semaphore: multiprocessing.synchronize.Semaphore | None,
+) -> None:
+    """Serve until SIGTERM/SIGINT; then finish in-flight requests (graceful timeout) and return."""
+    logging.basicConfig(
+        level=getattr(logging, settings.log_level, logging.INFO),
+        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
+        stream=sys.stderr,
+    )
+    try:
+        app = build_app(settings, semaphore)
+    except EntryScriptError as exc:
+        sys.stderr.write(f"amlkit-serve: {exc}\n")
+        sys.stderr.flush()
+        os._exit(EXIT_SCRIPT_ERROR)
+    config = uvicorn.Config(
+        app,  # type: ignore[arg-type]
+        loop="uvloop",
+        http="httptools",
+        lifespan="on",
+        access_log=False,
+        server_header=False,
+        log_level="warning",
+        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_graceful_shutdown=max(1, round(settings.graceful_timeout_s)),
+        backlog=2048,
+    )
+    uvicorn.Server(config).run(sockets=[sock])
