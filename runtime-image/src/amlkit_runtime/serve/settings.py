@@ -32,6 +32,7 @@ class ServeSettings:
     app_root: str = DEFAULT_APP_ROOT
     """AML_APP_ROOT: where relative entry scripts and swagger*.json files live."""
     host: str = "0.0.0.0"
+    """AMLKIT_HOST: the address to bind (azmlinfsrv always binds 0.0.0.0)."""
     port: int = DEFAULT_PORT
     worker_count: int = 1
     """WORKER_COUNT / --worker_count: worker processes, each running init() once."""
@@ -125,6 +126,7 @@ def resolve(
         entry_script=entry_script or env.get("AZUREML_ENTRY_SCRIPT") or None,
         model_dir=model_dir or env.get("AZUREML_MODEL_DIR") or None,
         app_root=env.get("AML_APP_ROOT") or DEFAULT_APP_ROOT,
+        host=env.get("AMLKIT_HOST") or "0.0.0.0",
         port=chosen_port,
         worker_count=workers,
         scoring_timeout_ms=_int(env, "SCORING_TIMEOUT_MS", DEFAULT_SCORING_TIMEOUT_MS, minimum=1),

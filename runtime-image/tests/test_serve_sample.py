@@ -1,0 +1,158 @@
+"""amlkit-serve with the sample model and its Azure-style score.py: azmlinfsrv's contract, row by row."""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import httpx
+import pytest
+from serve_server import Server, serving
+
+pytestmark = pytest.mark.slow
+
+SAMPLE = Path(__file__).resolve().parents[1] / "sample"
+ROW = [0.5] * 20
+MAX_BODY = 64 * 1024
+
+
+@pytest.fixture(scope="module")
+def server(tmp_path_factory: pytest.TempPathFactory, sample_model_dir: Path) -> Iterator[Server]:
+    script = (SAMPLE / "onlinescoring" / "score.py").read_text()
+    env = {"AMLKIT_MAX_BODY_BYTES": str(MAX_BODY), "AMLKIT_DEPLOYMENT_NAME": "blue"}
+    with serving(tmp_path_factory.mktemp("sample"), script, env=env, model_dir=sample_model_dir) as running:
+        yield running
+
+
+@pytest.fixture()
+def client(server: Server) -> Iterator[httpx.Client]:
+    with httpx.Client(base_url=server.base, timeout=30) as http:
+        yield http
+
+
+def score(client: httpx.Client, rows: list[list[float]], **headers: str) -> httpx.Response:
+    return client.post("/score", content=json.dumps({"data": rows}), headers={"content-type": "application/json", **headers})
+
+
+def test_health_answers_healthy(client: httpx.Client) -> None:
+    response = client.get("/")
+    assert (response.status_code, response.text) == (200, "Healthy")
+    assert response.headers["content-type"].startswith("text/html")
+    assert client.get("/readiness").status_code == 200
+    assert client.get("/liveness").status_code == 200
+
+
+def test_score_predicts_one_class_a_row(client: httpx.Client) -> None:
+    response = score(client, [ROW, [-1.0] * 20, [2.0] * 20])
+    assert response.status_code == 200
+    assert response.headers["content-type"] == "application/json"
+    predictions = response.json()
+    assert len(predictions) == 3 and set(predictions) <= {0, 1}
+    assert response.headers["x-ms-run-function-failed"] == "False"
+    assert float(response.headers["x-ms-run-fn-exec-ms"]) >= 0
+    assert response.headers["x-ms-server-version"].startswith("amlkit-serve/")
+
+
+def test_request_ids_are_echoed_or_generated(client: httpx.Client) -> None:
+    echoed = score(client, [ROW], **{"x-request-id": "abc-123", "x-ms-client-request-id": "client-9", "TraceId": "t1"})
+    assert echoed.headers["x-request-id"] == "abc-123"
+    assert echoed.headers["x-ms-client-request-id"] == "client-9"
+    assert echoed.headers["x-ms-request-id"] == "client-9"
+    assert echoed.headers["traceid"] == "t1"
+    generated = score(client, [ROW]).headers["x-request-id"]
+    assert str(uuid.UUID(generated)) == generated
+
+
+def test_request_id_over_100_chars_is_431(client: httpx.Client) -> None:
+    response = score(client, [ROW], **{"x-request-id": "x" * 101})
+    assert response.status_code == 431
+    assert "x-request-id" in response.json()["message"]
+    assert score(client, [ROW], **{"x-request-id": "x" * 100}).status_code == 200
+    assert score(client, [ROW], **{"x-ms-client-request-id": "y" * 101}).status_code == 431
+
+
+def test_methods_and_unknown_paths(client: httpx.Client) -> None:
+    options = client.options("/score")
+    assert (options.status_code, options.text) == (200, "")
+    for method in ("PUT", "DELETE", "PATCH"):
+        response = client.request(method, "/score")
+        assert response.status_code == 405
+        assert response.json() == {"message": "Method not allowed"}
+    missing = client.get("/health")
+    assert missing.status_code == 404 and "not found" in missing.json()["message"]
+
+
+def test_get_score_passes_query_as_json(client: httpx.Client) -> None:
+    response = client.get("/score", params={"data": json.dumps([ROW])})
+    assert response.status_code == 200 and len(response.json()) == 1
+
+
+def test_exception_in_run_is_500_and_server_keeps_serving(client: httpx.Client) -> None:
+    for bad in (b"not json", b"{}", b'{"data": "oops"}', b'{"data": [[1, 2]]}', b"", b"[" * 10000):
+        response = client.post("/score", content=bad, headers={"content-type": "application/json"})
+        assert response.status_code == 500, bad[:20]
+        assert response.json() == {"message": "An unexpected error occurred in scoring script. Check the logs for more info."}
+        assert response.headers["x-ms-run-function-failed"] == "True"
+    assert score(client, [ROW]).status_code == 200
+
+
+def test_non_utf8_body_is_400(client: httpx.Client) -> None:
+    response = client.post("/score", content=b'{"data": "\xff\xfe"}', headers={"content-type": "application/json"})
+    assert response.status_code == 400
+    assert response.json()["message"].startswith("Input cannot be decoded as UTF-8")
+
+
+def test_body_over_the_limit_is_413(client: httpx.Client) -> None:
+    rows = [ROW] * (MAX_BODY // 60)
+    body = json.dumps({"data": rows}).encode()
+    assert len(body) > MAX_BODY
+    assert client.post("/score", content=body, headers={"content-type": "application/json"}).status_code == 413
+
+    def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while reading
+        for start in range(0, len(body), 8192):
+            yield body[start : start + 8192]
+
+    assert client.post("/score", content=chunks(), headers={"content-type": "application/json"}).status_code == 413
+    assert score(client, [ROW]).status_code == 200
+
+
+def test_connections_are_kept_alive(server: Server) -> None:
+    ports = set()
+    with httpx.Client(base_url=server.base, timeout=30) as http:
+        for _ in range(5):
+            response = score(http, [ROW])
+            assert response.headers.get("connection", "keep-alive") != "close"
+            stream = response.extensions["network_stream"]
+            ports.add(stream.get_extra_info("socket").getsockname()[1])
+    assert len(ports) == 1
+
+
+def test_swagger_versions(client: httpx.Client) -> None:
+    assert client.get("/swagger.json").json()["swagger"] == "2.0"
+    assert client.get("/swagger.json", params={"version": "3"}).json()["openapi"].startswith("3.0")
+    assert client.get("/swagger.json", params={"version": "3.1"}).json()["openapi"] == "3.1.0"
+    undecorated = client.get("/swagger.json").json()["definitions"]["ServiceInput"]
+    assert undecorated == {"type": "object", "example": {}}
+    assert client.get("/swagger.json", params={"version": "7"}).status_code == 404
+
+
+def test_metrics_count_requests_by_status(client: httpx.Client) -> None:
+    score(client, [ROW])
+    client.put("/score")
+    text = client.get("/metrics").text
+    assert 'amlkit_requests_total{deployment="blue",route="/score",status="200"}' in text
+    assert 'amlkit_requests_total{deployment="blue",route="/score",status="405"}' in text
+    assert "amlkit_request_duration_seconds_bucket" in text
+
+
+def test_one_json_access_line_per_request(server: Server, client: httpx.Client) -> None:
+    request_id = f"log-{uuid.uuid4()}"
+    score(client, [ROW], **{"x-request-id": request_id})
+    client.get("/metrics")  # flushes nothing, but proves the line above is already written
+    lines = [json.loads(line) for line in server.access_lines() if request_id in line]
+    assert len(lines) == 1
+    line = lines[0]
+    assert (line["deployment"], line["method"], line["path"], line["status"]) == ("blue", "POST", "/score", 200)
+    assert line["latency_ms"] >= line["run_ms"] >= 0
