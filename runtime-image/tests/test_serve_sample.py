@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
@@ -156,3 +157,17 @@ def test_one_json_access_line_per_request(server: Server, client: httpx.Client) 
     line = lines[0]
     assert (line["deployment"], line["method"], line["path"], line["status"]) == ("blue", "POST", "/score", 200)
     assert line["latency_ms"] >= line["run_ms"] >= 0
+
+
+@pytest.mark.parametrize(
+    "garbage",
+    [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+     b"POST /score HTTP/1.1\r\nContent-Length: -5\r\n\r\n"],
+)
+def test_malformed_http_gets_400_and_others_are_served(server: Server, client: httpx.Client, garbage: bytes) -> None:
+    host, port = server.base.removeprefix("http://").split(":")
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(garbage)
+        answer = raw.recv(4096)
+    assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
+    assert score(client, [ROW]).status_code == 200
