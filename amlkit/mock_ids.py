@@ -134,14 +134,21 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any], rid: str) -> d
 def _leaf_name(inputs: dict[str, Any], name: str) -> str:
     for key in (
         "deploymentName",
+        "containerName",
+        "blobName",
         "endpointName",
         "computeName",
+        "version",
+        "name",
         "workspaceName",
         "resourceName",
         "accountName",
         "vaultName",
         "registryName",
-        "containerName",
+        "actionGroupName",
+        "ruleName",
+        "autoscaleSettingName",
+        "roleAssignmentName",
         "resourceGroupName",
     ):
         if isinstance(inputs.get(key), str):

@@ -73,9 +73,7 @@ class AzureMocks(pulumi.runtime.Mocks):
         rid = resource_id(args.typ, args.name, inputs)
         return rid, computed_outputs(args.typ, args.name, inputs, rid)
 
-    def call(
-        self, args: pulumi.runtime.MockCallArgs
-    ) -> tuple[dict[str, Any], list[tuple[str, str]] | None]:
+    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         token = args.token
         if token == "azure-native:authorization:getClientConfig":
             return {
@@ -83,10 +81,23 @@ class AzureMocks(pulumi.runtime.Mocks):
                 "tenantId": TENANT_ID,
                 "clientId": stable_guid("deployer-client"),
                 "objectId": stable_guid("deployer-object"),
-            }, None
+            }
+        if token.startswith("azure-native:machinelearningservices:get") and token.endswith("Container"):
+            # A registered asset's container: `azureml:name@latest` resolves to its latest version.
+            name = str(args.args.get("name", "asset"))
+            return {
+                "id": f"/mock/{name}",
+                "name": name,
+                "properties": {
+                    "latestVersion": "1",
+                    "nextVersion": "2",
+                    "isArchived": False,
+                    "provisioningState": "Succeeded",
+                },
+            }
         if token.endswith(":getRoleDefinition"):
-            return {"id": args.args.get("roleDefinitionId", "")}, None
-        return dict(args.args), None
+            return {"id": args.args.get("roleDefinitionId", "")}
+        return dict(args.args)
 
 
 class RecordingMonitor(pulumi_mocks.MockMonitor):

@@ -1,0 +1,47 @@
+"""amlkit's Pulumi components, one Azure concept a module."""
+
+from .asset_catalog import AssetCatalog, AssetCatalogArgs
+from .autoscale import Autoscale, AutoscaleArgs
+from .batch_deployment import BatchDeployment, BatchDeploymentArgs
+from .batch_endpoint import BatchEndpoint, BatchEndpointArgs
+from .compute_cluster import ComputeCluster, ComputeClusterArgs
+from .endpoint_traffic import EndpointTraffic, EndpointTrafficArgs
+from .managed_identity import ManagedIdentity, ManagedIdentityArgs
+from .monitoring import Monitoring, MonitoringArgs
+from .online_deployment import OnlineDeployment, OnlineDeploymentArgs
+from .online_endpoint import OnlineEndpoint, OnlineEndpointArgs
+from .resource_group import ResourceGroup, ResourceGroupArgs
+from .role_assignments import RoleAssignments, RoleAssignmentsArgs
+from .scoring_image import ScoringImage, ScoringImageArgs
+from .workspace import Workspace, WorkspaceArgs
+
+__all__ = [
+    "AssetCatalog",
+    "AssetCatalogArgs",
+    "Autoscale",
+    "AutoscaleArgs",
+    "BatchDeployment",
+    "BatchDeploymentArgs",
+    "BatchEndpoint",
+    "BatchEndpointArgs",
+    "ComputeCluster",
+    "ComputeClusterArgs",
+    "EndpointTraffic",
+    "EndpointTrafficArgs",
+    "ManagedIdentity",
+    "ManagedIdentityArgs",
+    "Monitoring",
+    "MonitoringArgs",
+    "OnlineDeployment",
+    "OnlineDeploymentArgs",
+    "OnlineEndpoint",
+    "OnlineEndpointArgs",
+    "ResourceGroup",
+    "ResourceGroupArgs",
+    "RoleAssignments",
+    "RoleAssignmentsArgs",
+    "ScoringImage",
+    "ScoringImageArgs",
+    "Workspace",
+    "WorkspaceArgs",
+]

@@ -14,6 +14,8 @@ import pulumi
 from pulumi.runtime import config as runtime_config
 
 from components import (
+    AssetCatalog,
+    AssetCatalogArgs,
     BatchEndpoint,
     BatchEndpointArgs,
     ComputeCluster,
@@ -76,6 +78,9 @@ image = ScoringImage(
         registry_id=workspace.registry_id,
     ),
 )
+assets = AssetCatalog(
+    "assets", AssetCatalogArgs(workspace=workspace.ref, default_environment_id=image.environment_id)
+)
 clusters = {
     c.name: ComputeCluster(
         f"compute-{c.name}",
@@ -92,7 +97,7 @@ online = {
             workspace=workspace.ref,
             role_scopes=workspace.role_scopes,
             identities=identity_ids,
-            default_environment_id=image.environment_id,
+            assets=assets,
         ),
     )
     for e in spec.online_endpoints
@@ -105,7 +110,7 @@ batch = {
             environment=env,
             workspace=workspace.ref,
             compute_ids={name: cluster.compute_id for name, cluster in clusters.items()},
-            default_environment_id=image.environment_id,
+            assets=assets,
         ),
     )
     for e in spec.batch_endpoints
@@ -123,6 +128,11 @@ Monitoring(
             (name, deployment): deployment_id
             for name, endpoint in online.items()
             for deployment, deployment_id in endpoint.deployment_ids.items()
+        },
+        deployment_capacity={
+            (e.name, d.name): d.autoscale.min_instances if d.autoscale else d.instance_count or 1
+            for e in spec.online_endpoints
+            for d in e.deployments
         },
     ),
 )

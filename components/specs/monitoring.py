@@ -36,8 +36,8 @@ class AlertThresholds(Spec):
     """Deployment CpuUtilizationPercentage."""
     memory_percent: Percent | None = 85
     """Deployment CpuMemoryUtilizationPercentage."""
-    failed_instances: Annotated[int, Field(ge=0)] | None = 0
-    """Deployment capacity: alert when more than this many instances have failed."""
+    capacity_below_requested: bool = True
+    """Alert when a deployment runs fewer instances than it asked for (DeploymentCapacity)."""
     window_minutes: Annotated[int, Field(ge=1, le=1440)] = 5
     frequency_minutes: Annotated[int, Field(ge=1, le=60)] = 1
     severity: Annotated[int, Field(ge=0, le=4)] = 2

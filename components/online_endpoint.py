@@ -1,0 +1,150 @@
+"""An online endpoint with its deployments, their autoscale, and the traffic seam.
+
+Created as `az ml online-endpoint create` does: system-assigned identity unless
+the spec names user-assigned ones; a system-assigned identity is granted AcrPull
+on the registry (to pull the scoring image), Storage Blob Data Reader (to read
+its model), Key Vault Secrets User and Monitoring Metrics Publisher before any
+deployment is created. Traffic is never sent with the endpoint: see
+`endpoint_traffic.py`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml
+
+from .asset_catalog import AssetCatalog
+from .endpoint_traffic import EndpointTraffic, EndpointTrafficArgs
+from .identity_args import identity_args
+from .online_deployment import OnlineDeployment, OnlineDeploymentArgs
+from .role_assignments import RoleAssignments, RoleAssignmentsArgs
+from .specs.identity import DEFAULT_ENDPOINT_ROLES, ResourceIdentity
+from .specs.online_endpoint import OnlineEndpointSpec
+from .specs.stack import StackEnvironment
+from .tags import stack_tags
+from .workspace_ref import RoleScopes, WorkspaceRef
+
+AUTH_MODES = {"key": "Key", "aml_token": "AMLToken", "aad_token": "AADToken"}
+
+# The endpoint never carries traffic; the traffic seam owns it (see endpoint_traffic.py).
+TRAFFIC_FIELDS = ["properties.traffic", "properties.mirrorTraffic"]
+
+
+@dataclass(frozen=True)
+class OnlineEndpointArgs:
+    spec: OnlineEndpointSpec
+    environment: StackEnvironment
+    workspace: WorkspaceRef
+    role_scopes: RoleScopes
+    identities: Mapping[str, pulumi.Input[str]]
+    """The stack's user-assigned identities, by name -> ARM id."""
+    assets: AssetCatalog
+
+
+class OnlineEndpoint(pulumi.ComponentResource):
+    endpoint_name: pulumi.Output[str]
+    endpoint_id: pulumi.Output[str]
+    scoring_uri: pulumi.Output[str]
+    principal_id: pulumi.Output[str]
+    """The system-assigned identity's principal; empty for user-assigned identities."""
+    deployment_ids: dict[str, pulumi.Output[str]]
+    """ARM id of each deployment, by deployment name."""
+    traffic: pulumi.Output[dict[str, object]]
+    """Desired `traffic` and `mirror_traffic`, and whether they were applied."""
+
+    def __init__(
+        self, name: str, args: OnlineEndpointArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("amlkit:index:OnlineEndpoint", name, None, opts)
+        spec, ws = args.spec, args.workspace
+        identity = spec.identity or ResourceIdentity(type="system_assigned")
+        endpoint = ml.OnlineEndpoint(
+            "endpoint",
+            endpoint_name=spec.name,
+            resource_group_name=ws.resource_group_name,
+            workspace_name=ws.workspace_name,
+            location=ws.location,
+            kind="Managed" if spec.kind == "managed" else "Kubernetes",
+            identity=identity_args(identity, args.identities),
+            properties=ml.OnlineEndpointPropertiesArgs(
+                auth_mode=AUTH_MODES[spec.auth_mode],
+                description=spec.description,
+                properties=spec.properties or None,
+                public_network_access="Enabled"
+                if spec.public_network_access == "enabled"
+                else "Disabled",
+                compute=_kubernetes_compute(spec, ws),
+            ),
+            tags={**stack_tags(args.environment), **spec.tags},
+            opts=pulumi.ResourceOptions(parent=self, ignore_changes=TRAFFIC_FIELDS),
+        )
+        principal = endpoint.identity.apply(lambda i: (i.principal_id if i else None) or "")
+        before_deployments: list[pulumi.Resource] = []
+        if identity.type == "system_assigned":
+            before_deployments.append(
+                RoleAssignments(
+                    "identity-roles",
+                    RoleAssignmentsArgs(
+                        principal_id=principal,
+                        grants=DEFAULT_ENDPOINT_ROLES,
+                        scopes=args.role_scopes,
+                    ),
+                    opts=pulumi.ResourceOptions(parent=self),
+                )
+            )
+        deployments = {
+            d.name: OnlineDeployment(
+                d.name,
+                OnlineDeploymentArgs(
+                    spec=d,
+                    endpoint_name=endpoint.name,
+                    endpoint_kind=spec.kind,
+                    environment=args.environment,
+                    workspace=ws,
+                    assets=args.assets,
+                    depends_on=before_deployments,
+                ),
+                opts=pulumi.ResourceOptions(parent=self),
+            )
+            for d in spec.deployments
+        }
+        seam = EndpointTraffic(
+            "traffic",
+            EndpointTrafficArgs(
+                endpoint_name=endpoint.name,
+                workspace=ws,
+                traffic=spec.traffic,
+                mirror_traffic=spec.mirror_traffic,
+                deployments=[d.deployment for d in deployments.values()],
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.endpoint_name = endpoint.name
+        self.endpoint_id = endpoint.id
+        self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri or "")
+        self.principal_id = principal
+        self.deployment_ids = {n: d.deployment_id for n, d in deployments.items()}
+        self.traffic = pulumi.Output.all(seam.traffic, seam.mirror_traffic, seam.applied).apply(
+            lambda v: {"traffic": v[0], "mirror_traffic": v[1], "applied": v[2]}
+        )
+        self.register_outputs(
+            {
+                "endpoint_name": self.endpoint_name,
+                "endpoint_id": self.endpoint_id,
+                "scoring_uri": self.scoring_uri,
+                "traffic": self.traffic,
+            }
+        )
+
+
+def _kubernetes_compute(spec: OnlineEndpointSpec, ws: WorkspaceRef) -> pulumi.Input[str] | None:
+    """`azureml:<name>` -> the attached Kubernetes compute's ARM id in this workspace."""
+    if spec.compute is None:
+        return None
+    if spec.compute.startswith("/subscriptions/"):
+        return spec.compute
+    name = spec.compute.removeprefix("azureml:")
+    return pulumi.Output.concat(ws.workspace_id, "/computes/", name)
