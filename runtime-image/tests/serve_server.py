@@ -67,7 +67,7 @@ def launch(
         full_env["AZUREML_MODEL_DIR"] = str(model_dir)
     stdout, stderr = app_root / "stdout.log", app_root / "stderr.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "amlkit_runtime.serve.cli", "--entry_script", "score.py", "--port", "0"],
+        [sys.executable, "-m", "amlkit_runtime.serve.cli", "--entry_script", str(app_root / "score.py"), "--port", "0"],
         env=full_env,
         stdout=stdout.open("wb"),
         stderr=stderr.open("wb"),

@@ -137,6 +137,7 @@ def _start_broken(tmp_path: Path, script: str | None) -> subprocess.CompletedPro
     return subprocess.run(
         [sys.executable, "-m", "amlkit_runtime.serve.cli", "--entry_script", "score.py", "--port", "0"],
         env={"AML_APP_ROOT": str(tmp_path), "AMLKIT_HOST": "127.0.0.1", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
         capture_output=True,
         text=True,
         timeout=60,
@@ -171,3 +172,18 @@ def test_json_results_accept_numpy(tmp_path: Path) -> None:
     script = "import numpy as np\n\ndef init():\n    pass\n\ndef run(raw):\n    return np.arange(3)\n"
     with serving(tmp_path, script) as server:
         assert json.loads(httpx.post(server.url("/score"), content=b"{}").content) == [0, 1, 2]
+
+
+def test_entry_script_from_the_environment_is_under_the_app_root(tmp_path: Path) -> None:
+    (tmp_path / "app").mkdir()
+    (tmp_path / "app" / "main_score.py").write_text("def init():\n    raise SystemExit(7)\n\ndef run(raw):\n    return raw\n")
+    result = subprocess.run(
+        [sys.executable, "-m", "amlkit_runtime.serve.cli", "--port", "0"],
+        env={"AML_APP_ROOT": str(tmp_path / "app"), "AZUREML_ENTRY_SCRIPT": "main_score.py",
+             "AMLKIT_HOST": "127.0.0.1", "PATH": "/usr/bin:/bin"},
+        cwd=tmp_path,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert result.returncode == 3 and "init() of" in result.stderr

@@ -31,7 +31,10 @@ from amlkit_runtime.serve.settings import ServeSettings, SettingsError, resolve
 
 def _parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="amlkit-serve", description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--entry_script", help="scoring script, relative to AML_APP_ROOT or absolute (env AZUREML_ENTRY_SCRIPT)")
+    parser.add_argument(
+        "--entry_script",
+        help="scoring script, relative to the current folder (env AZUREML_ENTRY_SCRIPT: relative to AML_APP_ROOT)",
+    )
     parser.add_argument("--model_dir", help="model folder, exported as AZUREML_MODEL_DIR (env AZUREML_MODEL_DIR)")
     parser.add_argument("--port", type=int, help="port to serve on (default 5001; SERVER_PORT is ignored, as in azmlinfsrv)")
     parser.add_argument("--worker_count", type=int, help="worker processes (env WORKER_COUNT, default 1)")
@@ -47,10 +50,14 @@ def main(argv: Sequence[str] | None = None) -> None:
     for name in ("health_port", "config_file", "appinsights_instrumentation_key"):
         if getattr(args, name):
             sys.stderr.write(f"amlkit-serve: --{name} is not supported and is ignored\n")
+    # As azmlinfsrv's CLI: --entry_script is relative to the current folder, and
+    # AML_APP_ROOT defaults to the current folder (the server module's own default,
+    # /var/azureml-app, applies only when the CLI is not used).
+    os.environ.setdefault("AML_APP_ROOT", os.getcwd())
     try:
         settings = resolve(
             os.environ,
-            entry_script=args.entry_script,
+            entry_script=os.path.realpath(args.entry_script) if args.entry_script else None,
             model_dir=args.model_dir,
             port=args.port,
             worker_count=args.worker_count,
@@ -62,24 +69,35 @@ def main(argv: Sequence[str] | None = None) -> None:
     raise SystemExit(supervise(settings))
 
 
+def _listen(host: str, port: int, *, reuse_port: bool) -> socket.socket:
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    if reuse_port:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEPORT, 1)
+    sock.bind((host, port))
+    sock.listen(2048)
+    sock.set_inheritable(True)
+    return sock
+
+
 def supervise(settings: ServeSettings) -> int:
     """Run the workers until a signal or a worker failure; the exit code."""
     own_metrics_dir = not os.environ.get("PROMETHEUS_MULTIPROC_DIR")
     if own_metrics_dir:
         os.environ["PROMETHEUS_MULTIPROC_DIR"] = tempfile.mkdtemp(prefix="amlkit-metrics-")
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((settings.host, settings.port))
-    sock.listen(2048)
-    sock.set_inheritable(True)
-    port = sock.getsockname()[1]
+    # One listening socket a worker (SO_REUSEPORT): the kernel spreads new connections
+    # over the workers. A single shared socket lets whichever worker wakes first accept
+    # a whole burst of connections, which keep-alive then pins to it.
+    socks = [_listen(settings.host, settings.port, reuse_port=settings.worker_count > 1)]
+    port = socks[0].getsockname()[1]
+    socks += [_listen(settings.host, port, reuse_port=True) for _ in range(settings.worker_count - 1)]
     context = multiprocessing.get_context("fork")
     semaphore = context.Semaphore(settings.max_concurrent_requests) if settings.max_concurrent_requests else None
     from amlkit_runtime.serve.worker import serve
 
     workers = []
-    for _ in range(settings.worker_count):
-        process = context.Process(target=serve, args=(settings, sock, semaphore), daemon=False)
+    for index in range(settings.worker_count):
+        process = context.Process(target=serve, args=(settings, socks[index], semaphore), daemon=False)
         process.start()
         workers.append(process)
     sys.stderr.write(
@@ -116,7 +134,8 @@ def supervise(settings: ServeSettings) -> int:
                     sys.stderr.write(f"amlkit-serve: worker {process.pid} exited with {process.exitcode}; stopping\n")
                     stop(signal.SIGTERM, None)
     finally:
-        sock.close()
+        for sock in socks:
+            sock.close()
         if own_metrics_dir:
             shutil.rmtree(os.environ["PROMETHEUS_MULTIPROC_DIR"], ignore_errors=True)
     return code

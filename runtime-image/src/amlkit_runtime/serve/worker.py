@@ -26,7 +26,8 @@ KEEP_ALIVE_S = 65
 
 
 def build_app(
-    settings: ServeSettings, semaphore: multiprocessing.synchronize.Semaphore | None
+    settings: ServeSettings,
+    semaphore: multiprocessing.synchronize.Semaphore | None,
 ) -> object:
     """The ASGI app for `settings`, the CORS layer around it if origins are set.
 

@@ -1,0 +1,263 @@
+"""Benchmark amlkit-serve against Azure ML's own inference server (azmlinfsrv), side by side.
+
+Both serve the sample model (runtime-image/sample/train.py) behind the same Azure-style
+`sample/onlinescoring/score.py`, on 127.0.0.1, one after the other in the same run,
+under the same wrk load:
+- 1 connection, 1-row bodies (latency);
+- 64 connections, 1-row bodies (throughput);
+- 8 connections, 100-row bodies;
+- amlkit-serve with micro-batching on (AMLKIT_MICROBATCH_MAX_WAIT_MS), 64 connections, 1-row.
+
+azmlinfsrv runs at its best: WORKER_COUNT=2, AZUREML_LOG_LEVEL=WARNING, stdout (the
+gunicorn access log) sent to /dev/null. amlkit-serve runs with 2 workers and its
+default logging (one JSON access line a request, also to /dev/null).
+
+azmlinfsrv 1.5.1 is installed into its own venv, bench/.venv-azmlinfsrv (git-ignored),
+created on first use with `uv`. wrk must be installed: `apt-get install -y wrk`.
+
+Targets (issue 5), one run, side by side: 1-row @64 >= 3x azmlinfsrv req/s with p99 <=
+its p99; 100-row @8 >= 2x; micro-batching on >= 5x on 1-row @64; zero non-2xx.
+
+    .venv/bin/python bench/serve_bench.py [--duration 10] [--write-readme]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import re
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.request
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+SAMPLE = ROOT / "runtime-image" / "sample"
+AZ_VENV = ROOT / "bench" / ".venv-azmlinfsrv"
+README = ROOT / "bench" / "README.md"
+SECTION = "## Online scoring server"
+AZMLINFSRV_VERSION = "1.5.1"
+
+WRK_LUA = r"""
+local f = io.open(os.getenv("BODY_FILE"), "rb"); local body = f:read("*a"); f:close()
+wrk.method = "POST"; wrk.body = body; wrk.headers["Content-Type"] = "application/json"
+local non2xx = 0
+response = function(status, headers, body)
+  if status < 200 or status > 299 then non2xx = non2xx + 1 end
+end
+done = function(summary, latency, requests)
+  local e = summary.errors
+  io.write(string.format("RESULT %d %.1f %.3f %.3f %d\n", summary.requests,
+    summary.requests / (summary.duration / 1e6), latency:percentile(50) / 1000,
+    latency:percentile(99) / 1000, e.status + e.connect + e.read + e.write + e.timeout))
+end
+"""
+
+
+@dataclass(frozen=True)
+class Result:
+    server: str
+    load: str
+    requests: int
+    rps: float
+    p50_ms: float
+    p99_ms: float
+    non_2xx: int
+
+
+def _free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def _ensure_azmlinfsrv() -> Path:
+    binary = AZ_VENV / "bin" / "azmlinfsrv"
+    if binary.exists():
+        return binary
+    import sklearn
+
+    uv = Path(sys.executable).with_name("uv")
+    print(f"creating {AZ_VENV} with azureml-inference-server-http=={AZMLINFSRV_VERSION}", file=sys.stderr)
+    subprocess.run([str(uv), "venv", str(AZ_VENV), "--python", sys.executable], check=True, timeout=300)
+    subprocess.run(
+        [str(uv), "pip", "install", "--python", str(AZ_VENV / "bin" / "python"),
+         f"azureml-inference-server-http=={AZMLINFSRV_VERSION}", f"scikit-learn=={sklearn.__version__}", "joblib"],
+        check=True,
+        timeout=900,
+    )
+    return binary
+
+
+def _wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 120) -> None:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process.poll() is not None:
+            raise RuntimeError(f"server exited with {process.returncode}")
+        try:
+            with urllib.request.urlopen(f"http://127.0.0.1:{port}/", timeout=2) as answer:
+                if answer.status == 200:
+                    return
+        except OSError:
+            pass
+        time.sleep(0.2)
+    raise RuntimeError("server did not become healthy")
+
+
+def _start(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+    process = subprocess.Popen(
+        command, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True
+    )
+    try:
+        _wait_healthy(port, process)
+    except RuntimeError as exc:
+        _stop(process)
+        raise RuntimeError(f"{command[0]}: {exc}; its log:\n{log.read_text()[-3000:]}") from None
+    return process
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait()
+
+
+def _wrk(port: int, connections: int, body: Path, lua: Path, duration: int) -> tuple[int, float, float, float, int]:
+    threads = min(2, connections)
+    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
+               "-s", str(lua), f"http://127.0.0.1:{port}/score"]
+    out = subprocess.run(command, env={**os.environ, "BODY_FILE": str(body)}, capture_output=True,
+                         text=True, timeout=duration + 60, check=True).stdout
+    match = re.search(r"RESULT (\d+) (\S+) (\S+) (\S+) (\d+)", out)
+    if match is None:
+        raise RuntimeError(f"no result from wrk: {out}")
+    return int(match[1]), float(match[2]), float(match[3]), float(match[4]), int(match[5])
+
+
+def run(duration: int) -> tuple[list[Result], str]:
+    if shutil.which("wrk") is None:
+        raise SystemExit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), then run again")
+    azmlinfsrv = _ensure_azmlinfsrv()
+    work = Path(tempfile.mkdtemp(prefix="serve-bench-"))
+    try:
+        model_dir, app_root = work / "model", work / "app"
+        app_root.mkdir()
+        subprocess.run([sys.executable, str(SAMPLE / "train.py"), "--output", str(model_dir)],
+                       check=True, capture_output=True, timeout=300)
+        shutil.copy(SAMPLE / "onlinescoring" / "score.py", app_root / "score.py")
+        rng = random.Random(0)
+        bodies = {}
+        for rows in (1, 100):
+            path = work / f"rows{rows}.json"
+            path.write_text(json.dumps({"data": [[round(rng.uniform(-3, 3), 4) for _ in range(20)] for _ in range(rows)]}))
+            bodies[rows] = path
+        lua = work / "post.lua"
+        lua.write_text(WRK_LUA)
+        loads = [("1 conn, 1 row", 1, 1), ("64 conns, 1 row", 64, 1), ("8 conns, 100 rows", 8, 100)]
+        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AMLKIT_", "AZUREML_", "AML_"))}
+        base_env.update(AML_APP_ROOT=str(app_root), AZUREML_MODEL_DIR=str(model_dir), WORKER_COUNT="2")
+        amlkit = str(Path(sys.executable).with_name("amlkit-serve"))
+        servers = [
+            ("azmlinfsrv 1.5.1", [str(azmlinfsrv), "--entry_script", str(app_root / "score.py"), "--model_dir", str(model_dir)],
+             {"AZUREML_LOG_LEVEL": "WARNING"}, loads),
+            ("amlkit-serve", [amlkit, "--entry_script", str(app_root / "score.py"), "--model_dir", str(model_dir)], {}, loads),
+            ("amlkit-serve, micro-batching", [amlkit, "--entry_script", str(app_root / "score.py"), "--model_dir", str(model_dir)],
+             {"AMLKIT_MICROBATCH_MAX_WAIT_MS": "5", "AMLKIT_MICROBATCH_MAX_ROWS": "256"},
+             [("1 conn, 1 row", 1, 1), ("64 conns, 1 row", 64, 1)]),
+        ]
+        results: list[Result] = []
+        for name, command, env, server_loads in servers:
+            port = _free_port()
+            process = _start([*command, "--port", str(port)], {**base_env, **env}, port, work / f"{len(results)}.log")
+            try:
+                _wrk(port, 64, bodies[1], lua, 2)  # warm-up
+                for load, connections, rows in server_loads:
+                    print(f"{name}: {load} for {duration}s", file=sys.stderr)
+                    stats = _wrk(port, connections, bodies[rows], lua, duration)
+                    results.append(Result(name, load, *stats))
+            finally:
+                _stop(process)
+        return results, _verdict(results)
+    finally:
+        shutil.rmtree(work, ignore_errors=True)
+
+
+def _find(results: list[Result], server: str, load: str) -> Result:
+    return next(r for r in results if r.server == server and r.load == load)
+
+
+def _verdict(results: list[Result]) -> str:
+    az64 = _find(results, "azmlinfsrv 1.5.1", "64 conns, 1 row")
+    az100 = _find(results, "azmlinfsrv 1.5.1", "8 conns, 100 rows")
+    ours64 = _find(results, "amlkit-serve", "64 conns, 1 row")
+    ours100 = _find(results, "amlkit-serve", "8 conns, 100 rows")
+    batch64 = _find(results, "amlkit-serve, micro-batching", "64 conns, 1 row")
+
+    def met(ok: bool) -> str:
+        return "met" if ok else "NOT met"
+
+    lines = [
+        f"- 1 row @64: {ours64.rps / az64.rps:.2f}x req/s (target >= 3x: {met(ours64.rps >= 3 * az64.rps)}), "
+        f"p99 {ours64.p99_ms:.1f} vs {az64.p99_ms:.1f} ms (target <=: {met(ours64.p99_ms <= az64.p99_ms)})",
+        f"- 100 rows @8: {ours100.rps / az100.rps:.2f}x (target >= 2x: {met(ours100.rps >= 2 * az100.rps)})",
+        f"- micro-batching, 1 row @64: {batch64.rps / az64.rps:.2f}x (target >= 5x: {met(batch64.rps >= 5 * az64.rps)})",
+        f"- non-2xx answers of amlkit-serve: {sum(r.non_2xx for r in results if r.server != 'azmlinfsrv 1.5.1')} "
+        f"(azmlinfsrv: {sum(r.non_2xx for r in results if r.server == 'azmlinfsrv 1.5.1')})",
+    ]
+    return "\n".join(lines)
+
+
+def _table(results: list[Result]) -> str:
+    rows = ["| server | load | requests | req/s | p50 ms | p99 ms | non-2xx |", "|---|---|---:|---:|---:|---:|---:|"]
+    rows += [f"| {r.server} | {r.load} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.non_2xx} |"
+             for r in results]
+    return "\n".join(rows)
+
+
+def _write_readme(section: str) -> None:
+    text = README.read_text() if README.exists() else "# Benchmarks\n"
+    start = text.find(SECTION)
+    if start == -1:
+        text = text.rstrip("\n") + "\n\n" + section
+    else:
+        following = text.find("\n## ", start + len(SECTION))
+        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
+    README.write_text(text if text.endswith("\n") else text + "\n")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
+    parser.add_argument("--duration", type=int, default=10, help="seconds of load per scenario (default 10)")
+    parser.add_argument("--write-readme", action="store_true", help=f"replace the '{SECTION}' section of bench/README.md")
+    args = parser.parse_args()
+    results, verdict = run(args.duration)
+    stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
+    command = "sudo apt-get install -y wrk  # once\n.venv/bin/python bench/serve_bench.py"
+    command += f" --duration {args.duration}" + (" --write-readme" if args.write_readme else "")
+    section = (
+        f"{SECTION}\n\nMeasured {stamp} on this machine (2 cores shared by the servers and wrk, Python "
+        f"{sys.version.split()[0]}) with:\n\n```\n{command}\n```\n\n"
+        "The sample model (GradientBoostingClassifier, 20 features) behind the sample `onlinescoring/score.py`, "
+        "2 worker processes each; wrk on 127.0.0.1, "
+        f"{args.duration} s a scenario after a 2 s warm-up.\n\n{_table(results)}\n\n{verdict}\n"
+    )
+    print(section)
+    if args.write_readme:
+        _write_readme(section)
+
+
+if __name__ == "__main__":
+    main()
