@@ -1,0 +1,17 @@
+"""amlkit-serve: Azure ML's online scoring contract (azmlinfsrv 1.5.1), served fast.
+
+Same flags, variables, routes, headers and answers as azmlinfsrv, and the same
+scoring scripts unchanged. Deliberate differences, each explained where it lives:
+- ASGI on uvicorn workers (uvloop, httptools) with keep-alive, instead of gunicorn
+  sync workers that close every connection (worker.py, cli.py);
+- run() in a scoring thread, so `/`, `/liveness`, `/readiness` and `/metrics` answer
+  while every worker is busy (runner.py); still one run() at a time per process by
+  default, as under sync workers;
+- `/` answers 503 until init() has finished (azmlinfsrv is not listening yet);
+- limits azmlinfsrv lacks: body size (413), requests in progress per instance (429);
+- optional micro-batching (batching.py), JSON access lines (access_log.py),
+  Prometheus metrics over all workers (metrics.py);
+- SCORING_TIMEOUT_MS also works with threads (azmlinfsrv's SIGALRM does not), and
+  covers the wait for a scoring thread as well as run() itself;
+- orjson encoding: numpy results are accepted, NaN becomes null (scoring.py).
+"""
