@@ -1,8 +1,10 @@
 """Benchmark amlkit-serve against Azure ML's own inference server (azmlinfsrv), side by side.
 
 Both serve the sample model (runtime-image/sample/train.py) behind the same Azure-style
-`sample/onlinescoring/score.py`, on 127.0.0.1, one after the other in the same run,
-under the same wrk load:
+`sample/onlinescoring/score.py`, on 127.0.0.1, all up at once; each scenario runs
+`--repeat` times, alternating between the servers (the 2 cores are shared with
+whatever else runs, so interleaving gives every server the same background), and
+the medians are reported. Scenarios (wrk, 1 thread):
 - 1 connection, 1-row bodies (latency);
 - 64 connections, 1-row bodies (throughput);
 - 8 connections, 100-row bodies;
@@ -18,7 +20,7 @@ created on first use with `uv`. wrk must be installed: `apt-get install -y wrk`.
 Targets (issue 5), one run, side by side: 1-row @64 >= 3x azmlinfsrv req/s with p99 <=
 its p99; 100-row @8 >= 2x; micro-batching on >= 5x on 1-row @64; zero non-2xx.
 
-    .venv/bin/python bench/serve_bench.py [--duration 10] [--write-readme]
+    .venv/bin/python bench/serve_bench.py [--duration 5] [--repeat 3] [--write-readme]
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ import re
 import shutil
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import tempfile
@@ -136,7 +139,7 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
 
 
 def _wrk(port: int, connections: int, body: Path, lua: Path, duration: int) -> tuple[int, float, float, float, int]:
-    threads = min(2, connections)
+    threads = 1  # one wrk thread drives 64 connections at these rates and leaves the cores to the servers
     command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
                "-s", str(lua), f"http://127.0.0.1:{port}/score"]
     out = subprocess.run(command, env={**os.environ, "BODY_FILE": str(body)}, capture_output=True,
@@ -147,7 +150,7 @@ def _wrk(port: int, connections: int, body: Path, lua: Path, duration: int) -> t
     return int(match[1]), float(match[2]), float(match[3]), float(match[4]), int(match[5])
 
 
-def run(duration: int) -> tuple[list[Result], str]:
+def run(duration: int, repeats: int) -> tuple[list[Result], str]:
     if shutil.which("wrk") is None:
         raise SystemExit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), then run again")
     azmlinfsrv = _ensure_azmlinfsrv()
@@ -178,18 +181,43 @@ def run(duration: int) -> tuple[list[Result], str]:
              {"AMLKIT_MICROBATCH_MAX_WAIT_MS": "5", "AMLKIT_MICROBATCH_MAX_ROWS": "256"},
              [("1 conn, 1 row", 1, 1), ("64 conns, 1 row", 64, 1)]),
         ]
-        results: list[Result] = []
-        for name, command, env, server_loads in servers:
-            port = _free_port()
-            process = _start([*command, "--port", str(port)], {**base_env, **env}, port, work / f"{len(results)}.log")
-            try:
+        # All servers run at once and the scenarios alternate between them, repeated:
+        # the cores are shared with other work, and interleaving exposes every server
+        # to the same background load. Each figure is the median over the repeats.
+        processes: list[subprocess.Popen[bytes]] = []
+        try:
+            ports = {}
+            for name, command, env, _ in servers:
+                port = _free_port()
+                log = work / f"{len(processes)}.log"
+                processes.append(_start([*command, "--port", str(port)], {**base_env, **env}, port, log))
+                ports[name] = port
                 _wrk(port, 64, bodies[1], lua, 2)  # warm-up
-                for load, connections, rows in server_loads:
-                    print(f"{name}: {load} for {duration}s", file=sys.stderr)
-                    stats = _wrk(port, connections, bodies[rows], lua, duration)
-                    results.append(Result(name, load, *stats))
-            finally:
+            samples: dict[tuple[str, str], list[tuple[int, float, float, float, int]]] = {}
+            for repeat in range(repeats):
+                for load, connections, rows in loads:
+                    for name, _, _, server_loads in servers:
+                        if load not in [entry[0] for entry in server_loads]:
+                            continue
+                        print(f"[{repeat + 1}/{repeats}] {name}: {load}, {duration}s", file=sys.stderr)
+                        stats = _wrk(ports[name], connections, bodies[rows], lua, duration)
+                        samples.setdefault((name, load), []).append(stats)
+        finally:
+            for process in processes:
                 _stop(process)
+        results = []
+        for (name, load), runs in samples.items():
+            results.append(
+                Result(
+                    name,
+                    load,
+                    sum(r[0] for r in runs),
+                    statistics.median(r[1] for r in runs),
+                    statistics.median(r[2] for r in runs),
+                    statistics.median(r[3] for r in runs),
+                    sum(r[4] for r in runs),
+                )
+            )
         return results, _verdict(results)
     finally:
         shutil.rmtree(work, ignore_errors=True)
@@ -221,6 +249,8 @@ def _verdict(results: list[Result]) -> str:
 
 
 def _table(results: list[Result]) -> str:
+    order = {load: i for i, load in enumerate(["1 conn, 1 row", "64 conns, 1 row", "8 conns, 100 rows"])}
+    results = sorted(results, key=lambda r: (order[r.load], r.server))
     rows = ["| server | load | requests | req/s | p50 ms | p99 ms | non-2xx |", "|---|---|---:|---:|---:|---:|---:|"]
     rows += [f"| {r.server} | {r.load} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.non_2xx} |"
              for r in results]
@@ -240,19 +270,22 @@ def _write_readme(section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--duration", type=int, default=10, help="seconds of load per scenario (default 10)")
+    parser.add_argument("--duration", type=int, default=5, help="seconds of load per scenario run (default 5)")
+    parser.add_argument("--repeat", type=int, default=3, help="runs of each scenario; medians reported (default 3)")
     parser.add_argument("--write-readme", action="store_true", help=f"replace the '{SECTION}' section of bench/README.md")
     args = parser.parse_args()
-    results, verdict = run(args.duration)
+    results, verdict = run(args.duration, args.repeat)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "sudo apt-get install -y wrk  # once\n.venv/bin/python bench/serve_bench.py"
-    command += f" --duration {args.duration}" + (" --write-readme" if args.write_readme else "")
+    command += f" --duration {args.duration} --repeat {args.repeat}" + (" --write-readme" if args.write_readme else "")
     section = (
         f"{SECTION}\n\nMeasured {stamp} on this machine (2 cores shared by the servers and wrk, Python "
         f"{sys.version.split()[0]}) with:\n\n```\n{command}\n```\n\n"
         "The sample model (GradientBoostingClassifier, 20 features) behind the sample `onlinescoring/score.py`, "
-        "2 worker processes each; wrk on 127.0.0.1, "
-        f"{args.duration} s a scenario after a 2 s warm-up.\n\n{_table(results)}\n\n{verdict}\n"
+        "2 worker processes each, all three servers up at once; wrk (1 thread) on 127.0.0.1. Each scenario ran "
+        f"{args.repeat} times for {args.duration} s, alternating between the servers; req/s, p50 and p99 are the "
+        "medians of those runs, requests and non-2xx their sums.\n\n"
+        f"{_table(results)}\n\n{verdict}\n"
     )
     print(section)
     if args.write_readme:

@@ -100,6 +100,9 @@ def test_schema_script_swagger_comes_from_the_decorators(schema_server: Server) 
     swagger = httpx.get(schema_server.url("/swagger.json")).json()
     service_input = swagger["definitions"]["ServiceInput"]
     assert set(service_input["properties"]) == {"data", "scale"}
+    for version in ("3", "3.1"):
+        openapi = httpx.get(schema_server.url("/swagger.json"), params={"version": version}).json()
+        assert set(openapi["components"]["schemas"]["ServiceInput"]["properties"]) == {"data", "scale"}
 
 
 def test_rawhttp_script_gets_the_request_and_returns_amlresponse(tmp_path: Path) -> None:
@@ -118,7 +121,15 @@ def test_rawhttp_script_gets_the_request_and_returns_amlresponse(tmp_path: Path)
 
 
 def test_request_headers_parameter_and_exceptions(tmp_path: Path) -> None:
-    with serving(tmp_path, HEADERS_SCRIPT) as server:
+    with serving(tmp_path, HEADERS_SCRIPT, env={"AML_CORS_ORIGINS": "https://app.example"}) as server:
+        preflight = httpx.options(
+            server.url("/score"),
+            headers={"Origin": "https://app.example", "Access-Control-Request-Method": "POST"},
+        )
+        assert preflight.status_code == 200
+        assert preflight.headers["access-control-allow-origin"] == "https://app.example"
+        other = httpx.post(server.url("/score"), content=b"{}", headers={"Origin": "https://evil.example"})
+        assert "access-control-allow-origin" not in other.headers
         response = httpx.post(
             server.url("/score"), content=b"{}", headers={"X-Custom": "hello", "x-request-id": "rid-1"}
         )

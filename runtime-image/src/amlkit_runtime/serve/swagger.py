@@ -37,12 +37,14 @@ class Swagger:
     ) -> None:
         self._docs: dict[str, dict[str, Any]] = {}
         decorated = is_schema_decorated(run)
-        supported = set(get_supported_versions(run)) if decorated else set(VERSIONS.values())
+        supported = (
+            {VERSIONS.get(v, v) for v in get_supported_versions(run)} if decorated else set(VERSIONS.values())
+        )
         for canonical, names in _USER_FILES.items():
             user = _read_first(app_root, names)
             if user is not None:
                 self._docs[canonical] = user
-            elif canonical in supported or (canonical == "2" and "2.0" in supported):
+            elif canonical in supported:
                 if decorated:
                     schemas = (get_input_schema(run), get_output_schema(run))
                 else:
