@@ -32,7 +32,9 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
     add_completion=False,
 )
-config_app = typer.Typer(help="Check a stack config, or write its JSON Schema.", no_args_is_help=True)
+config_app = typer.Typer(
+    help="Check a stack config, or write its JSON Schema.", no_args_is_help=True
+)
 app.add_typer(config_app, name="config")
 
 out = Console()
@@ -44,7 +46,10 @@ StackOption = Annotated[
 ]
 ProjectOption = Annotated[
     Path | None,
-    typer.Option("--project", help="Project folder (holds Pulumi.yaml). Default: the nearest one up from here."),
+    typer.Option(
+        "--project",
+        help="Project folder (holds Pulumi.yaml). Default: the nearest one up from here.",
+    ),
 ]
 
 
@@ -52,7 +57,9 @@ def _fail_config(error: ConfigError) -> typer.Exit:
     for problem in error.problems:
         err.print(f"[red]error[/] {escape(str(problem))}", highlight=False, soft_wrap=True)
     count = len(error.problems)
-    err.print(f"[red]{count} problem{'s' if count != 1 else ''}[/] in the stack config; nothing was rendered.")
+    err.print(
+        f"[red]{count} problem{'s' if count != 1 else ''}[/] in the stack config; nothing was rendered."
+    )
     return typer.Exit(EXIT_BAD_CONFIG)
 
 
@@ -61,9 +68,13 @@ def plan(
     stack: StackOption,
     json_file: Annotated[
         Path | None,
-        typer.Option("--json", help="Also write the plan as JSON (the format of DESIGN.md) to this file."),
+        typer.Option(
+            "--json", help="Also write the plan as JSON (the format of DESIGN.md) to this file."
+        ),
     ] = None,
-    quiet: Annotated[bool, typer.Option("--quiet", "-q", help="Print only the summary, not the tree.")] = False,
+    quiet: Annotated[
+        bool, typer.Option("--quiet", "-q", help="Print only the summary, not the tree.")
+    ] = False,
     project_dir: ProjectOption = None,
 ) -> None:
     """Render a stack offline with Pulumi's mock engine: no CLI, cloud or credentials.
@@ -99,7 +110,9 @@ def plan(
     if json_file is not None:
         write_json(document, json_file)
         out.print(f"Plan written to [bold]{json_file}[/].")
-    err.print(f"[dim]{len(document['resources'])} resources in {time.perf_counter() - started:.1f} s[/]")
+    err.print(
+        f"[dim]{len(document['resources'])} resources in {time.perf_counter() - started:.1f} s[/]"
+    )
 
 
 @config_app.command("validate")
@@ -125,7 +138,8 @@ def config_validate(stack: StackOption, project_dir: ProjectOption = None) -> No
 @config_app.command("schema")
 def config_schema(
     output: Annotated[
-        Path | None, typer.Option("--output", "-o", help="Write here instead of to standard output.")
+        Path | None,
+        typer.Option("--output", "-o", help="Write here instead of to standard output."),
     ] = None,
 ) -> None:
     """Write the JSON Schema of [bold]stacks/Pulumi.<stack>.yaml[/] for editors (yaml-language-server)."""

@@ -104,6 +104,15 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any], rid: str) -> d
         }
     if short in _WITH_SYSTEM_IDENTITY:
         identity = dict(inputs.get("identity") or {})
+        assigned = identity.get("userAssignedIdentities")
+        if isinstance(assigned, list):  # ARM answers with a map: id -> principal and client ids
+            identity["userAssignedIdentities"] = {
+                str(i): {
+                    "principalId": stable_guid("principal", str(i)),
+                    "clientId": stable_guid("client", str(i)),
+                }
+                for i in assigned
+            }
         if "SystemAssigned" in str(identity.get("type", "SystemAssigned")):
             identity |= {"principalId": stable_guid("principal", rid), "tenantId": TENANT_ID}
         out["identity"] = identity

@@ -73,7 +73,12 @@ class AzureMocks(pulumi.runtime.Mocks):
         rid = resource_id(args.typ, args.name, inputs)
         return rid, computed_outputs(args.typ, args.name, inputs, rid)
 
-    def call(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        return self._answer(args), []
+
+    def _answer(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
         token = args.token
         if token == "azure-native:authorization:getClientConfig":
             return {
@@ -82,7 +87,9 @@ class AzureMocks(pulumi.runtime.Mocks):
                 "clientId": stable_guid("deployer-client"),
                 "objectId": stable_guid("deployer-object"),
             }
-        if token.startswith("azure-native:machinelearningservices:get") and token.endswith("Container"):
+        if token.startswith("azure-native:machinelearningservices:get") and token.endswith(
+            "Container"
+        ):
             # A registered asset's container: `azureml:name@latest` resolves to its latest version.
             name = str(args.args.get("name", "asset"))
             return {
@@ -100,6 +107,10 @@ class AzureMocks(pulumi.runtime.Mocks):
         return dict(args.args)
 
 
+class DuplicateUrnError(Exception):
+    """Two resources with one URN: the real engine fails the deployment too."""
+
+
 class RecordingMonitor(pulumi_mocks.MockMonitor):
     """The mock monitor, keeping what each RegisterResource request carried."""
 
@@ -108,6 +119,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         self.recording = Recording()
 
     def RegisterResource(self, request: Any) -> Any:
+        if request.type != "pulumi:pulumi:Stack":
+            urn = self.make_urn(request.parent, request.type, request.name)
+            if urn in self.resources:
+                # The engine refuses a second resource with the same URN; so do we.
+                raise DuplicateUrnError(f"Duplicate resource URN '{engine_urn(urn)}'")
         response = super().RegisterResource(request)  # type: ignore[no-untyped-call]
         if request.type == "pulumi:pulumi:Stack":
             return response
@@ -133,7 +149,7 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         return response
 
     def RegisterResourceOutputs(self, request: Any) -> Any:
-        if "pulumi:pulumi:Stack" in request.urn:
+        if request.urn.split("::")[2] == _STACK:  # the stack's own outputs: its exports
             self.recording.outputs = plain(json_format.MessageToDict(request.outputs))
         return super().RegisterResourceOutputs(request)  # type: ignore[no-untyped-call]
 

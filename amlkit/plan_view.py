@@ -10,10 +10,22 @@ from rich.tree import Tree
 
 # Inputs worth a glance in the tree, by type; the JSON has all of them.
 _HIGHLIGHTS: dict[str, tuple[str, ...]] = {
-    "azure-native:machinelearningservices:OnlineEndpoint": ("properties.authMode", "properties.publicNetworkAccess"),
-    "azure-native:machinelearningservices:OnlineDeployment": ("sku.capacity", "properties.instanceType"),
-    "azure-native:machinelearningservices:BatchDeployment": ("properties.miniBatchSize", "properties.compute"),
-    "azure-native:machinelearningservices:Compute": ("properties.properties.vmSize", "properties.properties.scaleSettings.minNodeCount"),
+    "azure-native:machinelearningservices:OnlineEndpoint": (
+        "properties.authMode",
+        "properties.publicNetworkAccess",
+    ),
+    "azure-native:machinelearningservices:OnlineDeployment": (
+        "sku.capacity",
+        "properties.instanceType",
+    ),
+    "azure-native:machinelearningservices:BatchDeployment": (
+        "properties.miniBatchSize",
+        "properties.compute",
+    ),
+    "azure-native:machinelearningservices:Compute": (
+        "properties.properties.vmSize",
+        "properties.properties.scaleSettings.minNodeCount",
+    ),
     "azure-native:monitor:AutoscaleSetting": ("profiles",),
     "azure-native:authorization:RoleAssignment": ("roleDefinitionId",),
     "azure-native:containerregistry:Registry": ("sku.name",),

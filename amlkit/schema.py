@@ -13,12 +13,18 @@ _FILE_REF: dict[str, Any] = {
     "properties": {"file": {"type": "string"}},
     "required": ["file"],
 }
-_FILE_LISTS = {"compute": "ComputeClusterSpec", "online_endpoints": "OnlineEndpointSpec", "batch_endpoints": "BatchEndpointSpec"}
+_FILE_LISTS = {
+    "compute": "ComputeClusterSpec",
+    "online_endpoints": "OnlineEndpointSpec",
+    "batch_endpoints": "BatchEndpointSpec",
+}
 _NESTED = {"OnlineEndpointSpec": "OnlineDeploymentSpec", "BatchEndpointSpec": "BatchDeploymentSpec"}
 
 
 def _or_file(ref: dict[str, Any]) -> dict[str, Any]:
-    return {"anyOf": [ref, {"type": "string", "description": "path to a CLI v2 YAML file"}, _FILE_REF]}
+    return {
+        "anyOf": [ref, {"type": "string", "description": "path to a CLI v2 YAML file"}, _FILE_REF]
+    }
 
 
 def stack_config_schema() -> dict[str, Any]:

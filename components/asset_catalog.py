@@ -26,7 +26,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import pulumi
-from pulumi_azure_native import authorization, machinelearningservices as ml, storage
+from pulumi_azure_native import authorization, storage
+from pulumi_azure_native import machinelearningservices as ml
 
 from .specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset
 from .specs.scoring_image import SCORING_IMAGE
@@ -42,13 +43,16 @@ _REFERENCE = re.compile(r"^azureml:(?P<name>[^:@]+)(?::(?P<version>.+)|@latest)$
 
 
 def folder_files(path: Path) -> list[Path]:
-    """The files of a folder (or the file itself), in a stable order, skipping caches."""
+    """The files of a folder (or the file itself), in a stable order, skipping caches
+    and hidden files (`.gitignore`, `.amlignore`, editor files)."""
     if path.is_file():
         return [path]
     return sorted(
         p
         for p in path.rglob("*")
-        if p.is_file() and not _SKIP.intersection(p.relative_to(path).parts)
+        if p.is_file()
+        and not _SKIP.intersection(p.relative_to(path).parts)
+        and not any(part.startswith(".") for part in p.relative_to(path).parts)
     )
 
 
@@ -83,6 +87,7 @@ class AssetCatalog(pulumi.ComponentResource):
         self, name: str, args: AssetCatalogArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("amlkit:index:AssetCatalog", name, None, opts)
+        self._name = name
         self._args = args
         self._ws = args.workspace
         self._ids: dict[tuple[str, str, str], pulumi.Output[str]] = {}
@@ -128,7 +133,7 @@ class AssetCatalog(pulumi.ComponentResource):
             blob_name = f"{prefix}/{relative}" if relative else prefix
             blobs.append(
                 storage.Blob(
-                    f"{key}-{_slug(relative or path.name)}-{hashlib.sha256(blob_name.encode()).hexdigest()[:8]}",
+                    f"{self._name}-{key}-{_slug(relative or path.name)}-{hashlib.sha256(blob_name.encode()).hexdigest()[:8]}",
                     account_name=self._ws.asset_storage_account_name,
                     container_name=self._ws.asset_container_name,
                     resource_group_name=self._ws.resource_group_name,
@@ -164,9 +169,9 @@ class AssetCatalog(pulumi.ComponentResource):
         version = model.version or digest[:12]
         key = ("model", name, version)
         if key not in self._ids:
-            uri = self._upload(f"model-{_slug(name)}-{_slug(version)}", path, digest)
+            uri = self._upload(f"{self._name}-model-{_slug(name)}-{_slug(version)}", path, digest)
             registered = ml.ModelVersion(
-                f"model-{_slug(name)}-{_slug(version)}",
+                f"{self._name}-model-{_slug(name)}-{_slug(version)}",
                 name=name,
                 version=version,
                 resource_group_name=self._ws.resource_group_name,
@@ -192,9 +197,9 @@ class AssetCatalog(pulumi.ComponentResource):
         name, version = f"{_slug(owner)}-code", digest[:12]
         key = ("code", name, version)
         if key not in self._ids:
-            uri = self._upload(f"code-{name}-{version}", path, digest)
+            uri = self._upload(f"{self._name}-code-{name}-{version}", path, digest)
             registered = ml.CodeVersion(
-                f"code-{name}-{version}",
+                f"{self._name}-code-{name}-{version}",
                 name=name,
                 version=version,
                 resource_group_name=self._ws.resource_group_name,
@@ -229,7 +234,7 @@ class AssetCatalog(pulumi.ComponentResource):
         if key not in self._ids:
             routes = environment.inference_config
             registered = ml.EnvironmentVersion(
-                f"environment-{_slug(name)}-{_slug(version)}",
+                f"{self._name}-environment-{_slug(name)}-{_slug(version)}",
                 name=name,
                 version=version,
                 resource_group_name=self._ws.resource_group_name,

@@ -45,15 +45,15 @@ def _rule(
             metric_name=metric,
             metric_resource_uri=resource,
             time_grain="PT1M",
-            statistic="Average",
+            statistic=monitor.MetricStatisticType.AVERAGE,
             time_window=iso_minutes(window),
-            time_aggregation="Average",
-            operator=operator,
+            time_aggregation=monitor.TimeAggregationType.AVERAGE,
+            operator=monitor.ComparisonOperationType(operator),
             threshold=threshold,
         ),
         scale_action=monitor.ScaleActionArgs(
-            direction=direction,
-            type="ChangeCount",
+            direction=monitor.ScaleDirection(direction),
+            type=monitor.ScaleType.CHANGE_COUNT,
             value=str(change),
             cooldown=iso_minutes(cooldown),
         ),
@@ -111,7 +111,7 @@ class Autoscale(pulumi.ComponentResource):
             )
         default = spec.default_instances or spec.min_instances
         setting = monitor.AutoscaleSetting(
-            "setting",
+            f"{name}-setting",
             autoscale_setting_name=pulumi.Output.concat(
                 "autoscale-", args.endpoint_name, "-", args.deployment_name
             ),

@@ -52,7 +52,7 @@ class BatchDeployment(pulumi.ComponentResource):
             else args.compute_ids[spec.compute_name]
         )
         deployment = ml.BatchDeployment(
-            "deployment",
+            f"{name}-deployment",
             deployment_name=spec.name,
             endpoint_name=args.endpoint_name,
             resource_group_name=ws.resource_group_name,

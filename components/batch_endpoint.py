@@ -50,7 +50,7 @@ class BatchEndpoint(pulumi.ComponentResource):
         super().__init__("amlkit:index:BatchEndpoint", name, None, opts)
         spec, ws = args.spec, args.workspace
         endpoint = ml.BatchEndpoint(
-            "endpoint",
+            f"{name}-endpoint",
             endpoint_name=spec.name,
             resource_group_name=ws.resource_group_name,
             workspace_name=ws.workspace_name,
@@ -66,7 +66,7 @@ class BatchEndpoint(pulumi.ComponentResource):
         )
         deployments = {
             d.name: BatchDeployment(
-                d.name,
+                f"{name}-{d.name}",
                 BatchDeploymentArgs(
                     spec=d,
                     endpoint_name=endpoint.name,

@@ -47,7 +47,7 @@ class ComputeCluster(pulumi.ComponentResource):
                 admin_user_ssh_public_key=ssh.ssh_key_value,
             )
         cluster = ml.Compute(
-            "cluster",
+            f"{name}-cluster",
             compute_name=spec.name,
             resource_group_name=args.workspace.resource_group_name,
             workspace_name=args.workspace.workspace_name,

@@ -38,7 +38,7 @@ class ManagedIdentity(pulumi.ComponentResource):
         super().__init__("amlkit:index:ManagedIdentity", name, None, opts)
         env = args.environment
         identity = managedidentity.UserAssignedIdentity(
-            "identity",
+            f"{name}-identity",
             resource_name_=Names(env).identity(args.spec.name),
             resource_group_name=args.resource_group_name,
             location=env.location,
@@ -46,7 +46,7 @@ class ManagedIdentity(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         RoleAssignments(
-            "roles",
+            f"{name}-roles",
             RoleAssignmentsArgs(
                 principal_id=identity.principal_id, grants=args.spec.roles, scopes=args.scopes
             ),

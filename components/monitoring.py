@@ -69,6 +69,7 @@ class Monitoring(pulumi.ComponentResource):
         self, name: str, args: MonitoringArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("amlkit:index:Monitoring", name, None, opts)
+        self._name = name
         spec, env = args.spec, args.environment
         names = Names(env)
         child = pulumi.ResourceOptions(parent=self)
@@ -76,7 +77,7 @@ class Monitoring(pulumi.ComponentResource):
 
         self.diagnostic_setting_ids = {
             "workspace": monitor.DiagnosticSetting(
-                "workspace-logs",
+                f"{name}-workspace-logs",
                 name=names.diagnostic_setting("workspace"),
                 resource_uri=args.workspace_id,
                 workspace_id=logs,
@@ -89,7 +90,7 @@ class Monitoring(pulumi.ComponentResource):
         }
         for endpoint, endpoint_id in args.online_endpoints.items():
             self.diagnostic_setting_ids[endpoint] = monitor.DiagnosticSetting(
-                f"{endpoint}-logs",
+                f"{name}-{endpoint}-logs",
                 name=names.diagnostic_setting(endpoint),
                 resource_uri=endpoint_id,
                 workspace_id=logs,
@@ -104,7 +105,7 @@ class Monitoring(pulumi.ComponentResource):
             ).id
 
         group = monitor.ActionGroup(
-            "action-group",
+            f"{name}-action-group",
             action_group_name=names.action_group(),
             resource_group_name=args.resource_group_name,
             location="Global",
@@ -151,7 +152,7 @@ class Monitoring(pulumi.ComponentResource):
         alerts = args.spec.alerts
         rule = names.alert(scope, alert.metric if alert.key == alert.metric else alert.key)
         self.alert_ids[rule] = monitor.MetricAlert(
-            rule,
+            f"{self._name}-{rule}",
             rule_name=rule,
             resource_group_name=args.resource_group_name,
             location="global",

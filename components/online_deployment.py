@@ -102,7 +102,7 @@ class OnlineDeployment(pulumi.ComponentResource):
                 **common,  # type: ignore[arg-type]
             )
         deployment = ml.OnlineDeployment(
-            "deployment",
+            f"{name}-deployment",
             deployment_name=spec.name,
             endpoint_name=args.endpoint_name,
             resource_group_name=ws.resource_group_name,
@@ -116,7 +116,7 @@ class OnlineDeployment(pulumi.ComponentResource):
         )
         if spec.autoscale is not None and spec.autoscale.enabled:
             Autoscale(
-                "autoscale",
+                f"{name}-autoscale",
                 AutoscaleArgs(
                     spec=spec.autoscale,
                     deployment_id=deployment.id,

@@ -62,7 +62,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
         spec, ws = args.spec, args.workspace
         identity = spec.identity or ResourceIdentity(type="system_assigned")
         endpoint = ml.OnlineEndpoint(
-            "endpoint",
+            f"{name}-endpoint",
             endpoint_name=spec.name,
             resource_group_name=ws.resource_group_name,
             workspace_name=ws.workspace_name,
@@ -86,7 +86,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
         if identity.type == "system_assigned":
             before_deployments.append(
                 RoleAssignments(
-                    "identity-roles",
+                    f"{name}-identity-roles",
                     RoleAssignmentsArgs(
                         principal_id=principal,
                         grants=DEFAULT_ENDPOINT_ROLES,
@@ -97,7 +97,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
             )
         deployments = {
             d.name: OnlineDeployment(
-                d.name,
+                f"{name}-{d.name}",
                 OnlineDeploymentArgs(
                     spec=d,
                     endpoint_name=endpoint.name,
@@ -112,7 +112,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
             for d in spec.deployments
         }
         seam = EndpointTraffic(
-            "traffic",
+            f"{name}-traffic",
             EndpointTrafficArgs(
                 endpoint_name=endpoint.name,
                 workspace=ws,

@@ -31,7 +31,7 @@ class ResourceGroup(pulumi.ComponentResource):
         super().__init__("amlkit:index:ResourceGroup", name, None, opts)
         env = args.environment
         group = resources.ResourceGroup(
-            "group",
+            f"{name}-group",
             resource_group_name=Names(env).resource_group(),
             location=env.location,
             tags=stack_tags(env),

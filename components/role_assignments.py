@@ -47,15 +47,16 @@ class RoleAssignments(pulumi.ComponentResource):
             key = f"{grant.role}-{grant.scope}".lower().replace(" ", "-")
             assignments.append(
                 authorization.RoleAssignment(
-                    key,
+                    f"{name}-{key}",
                     # Stable across runs: the same grant of the same component keeps its name.
                     role_assignment_name=str(uuid.uuid5(_NAMESPACE, f"{name}/{key}")),
                     principal_id=args.principal_id,
                     principal_type="ServicePrincipal",
-                    role_definition_id=subscription.apply(
-                        lambda sub, rid=role_id: (
-                            f"/subscriptions/{sub}/providers/Microsoft.Authorization/roleDefinitions/{rid}"
-                        )
+                    role_definition_id=pulumi.Output.concat(
+                        "/subscriptions/",
+                        subscription,
+                        "/providers/Microsoft.Authorization/roleDefinitions/",
+                        role_id,
                     ),
                     scope=args.scopes.scope(grant.scope),
                     opts=pulumi.ResourceOptions(parent=self),

@@ -54,7 +54,7 @@ class ScoringImage(pulumi.ComponentResource):
         context = Path(spec.context)
         repository = pulumi.Output.concat(args.registry_login_server, "/", spec.repository)
         image = docker_build.Image(
-            "image",
+            f"{name}-image",
             context=docker_build.BuildContextArgs(location=str(context)),
             dockerfile=docker_build.DockerfileArgs(location=str(context / spec.dockerfile)),
             platforms=[docker_build.Platform(spec.platform)],
@@ -66,7 +66,7 @@ class ScoringImage(pulumi.ComponentResource):
         self.image_ref = pulumi.Output.concat(repository, "@", image.digest)
         version = image.digest.apply(lambda d: d.removeprefix("sha256:")[:12])
         environment = ml.EnvironmentVersion(
-            "environment",
+            f"{name}-environment",
             name=spec.environment_name,
             version=version,
             resource_group_name=args.workspace.resource_group_name,

@@ -18,9 +18,11 @@ from pulumi_azure_native import (
     authorization,
     containerregistry,
     keyvault,
-    machinelearningservices as ml,
     operationalinsights,
     storage,
+)
+from pulumi_azure_native import (
+    machinelearningservices as ml,
 )
 
 from .naming import Names
@@ -82,7 +84,7 @@ class Workspace(pulumi.ComponentResource):
         client = authorization.get_client_config_output()
 
         account = storage.StorageAccount(
-            "storage",
+            f"{name}-storage",
             account_name=names.storage_account(),
             resource_group_name=group,
             location=env.location,
@@ -96,7 +98,7 @@ class Workspace(pulumi.ComponentResource):
             opts=kept,
         )
         container = storage.BlobContainer(
-            "assets",
+            f"{name}-assets",
             account_name=account.name,
             resource_group_name=group,
             container_name=names.asset_container(),
@@ -104,13 +106,13 @@ class Workspace(pulumi.ComponentResource):
             opts=child,
         )
         vault = keyvault.Vault(
-            "key-vault",
+            f"{name}-key-vault",
             vault_name=names.key_vault(),
             resource_group_name=group,
             location=env.location,
             properties=keyvault.VaultPropertiesArgs(
                 tenant_id=client.tenant_id,
-                sku=keyvault.SkuArgs(family="A", name=spec.key_vault.sku),
+                sku=keyvault.SkuArgs(family="A", name=keyvault.SkuName(spec.key_vault.sku)),
                 enable_rbac_authorization=True,
                 enable_soft_delete=True,
                 soft_delete_retention_in_days=spec.key_vault.soft_delete_retention_days,
@@ -120,7 +122,7 @@ class Workspace(pulumi.ComponentResource):
             opts=kept,
         )
         registry = containerregistry.Registry(
-            "registry",
+            f"{name}-registry",
             registry_name=names.container_registry(),
             resource_group_name=group,
             location=env.location,
@@ -132,7 +134,7 @@ class Workspace(pulumi.ComponentResource):
             opts=kept,
         )
         logs = operationalinsights.Workspace(
-            "log-analytics",
+            f"{name}-log-analytics",
             workspace_name=names.log_analytics(),
             resource_group_name=group,
             location=env.location,
@@ -143,7 +145,7 @@ class Workspace(pulumi.ComponentResource):
             opts=kept,
         )
         insights = applicationinsights.Component(
-            "app-insights",
+            f"{name}-app-insights",
             resource_name_=names.app_insights(),
             resource_group_name=group,
             location=env.location,
@@ -157,12 +159,12 @@ class Workspace(pulumi.ComponentResource):
             opts=child,
         )
         workspace = ml.Workspace(
-            "workspace",
+            f"{name}-workspace",
             workspace_name=spec.name or names.workspace(),
             resource_group_name=group,
             location=env.location,
             kind="Default",
-            sku=ml.SkuArgs(name="Basic", tier="Basic"),
+            sku=ml.SkuArgs(name="Basic", tier=ml.SkuTier.BASIC),
             friendly_name=spec.friendly_name,
             description=spec.description,
             identity=_workspace_identity(spec),
@@ -192,7 +194,7 @@ class Workspace(pulumi.ComponentResource):
         # Identity-based datastores: the workspace's identity reads and writes blobs
         # itself (Azure ML "identity-based data access" doc).
         RoleAssignments(
-            "workspace-roles",
+            f"{name}-workspace-roles",
             RoleAssignmentsArgs(
                 principal_id=principal,
                 grants=(RoleGrant(role="Storage Blob Data Contributor", scope="storage"),),
@@ -201,7 +203,7 @@ class Workspace(pulumi.ComponentResource):
             opts=child,
         )
         datastore = ml.Datastore(
-            "asset-datastore",
+            f"{name}-asset-datastore",
             name=names.datastore(),
             workspace_name=workspace.name,
             resource_group_name=group,

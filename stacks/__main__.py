@@ -84,7 +84,9 @@ assets = AssetCatalog(
 clusters = {
     c.name: ComputeCluster(
         f"compute-{c.name}",
-        ComputeClusterArgs(spec=c, environment=env, workspace=workspace.ref, identities=identity_ids),
+        ComputeClusterArgs(
+            spec=c, environment=env, workspace=workspace.ref, identities=identity_ids
+        ),
     )
     for c in spec.compute
 }

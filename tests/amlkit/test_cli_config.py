@@ -23,7 +23,9 @@ STACKS = ["dev", "staging", "prod"]
 def project(tmp_path: Path) -> Path:
     """A copy of the project's Pulumi.yaml and stacks, pointing at the real sample model."""
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    shutil.copytree(ROOT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("__main__.py"))
+    shutil.copytree(
+        ROOT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("__main__.py")
+    )
     (tmp_path / "runtime-image").symlink_to(ROOT / "runtime-image")
     return tmp_path
 
@@ -98,7 +100,10 @@ def test_schema_allows_cli_v2_file_references() -> None:
         "config": {
             "amlkit:environment": {"name": "dev", "location": "westeurope"},
             "amlkit:online_endpoints": [
-                {"file": "endpoint.yml", "deployments": ["blue-deployment.yml", {"file": "green.yml"}]}
+                {
+                    "file": "endpoint.yml",
+                    "deployments": ["blue-deployment.yml", {"file": "green.yml"}],
+                }
             ],
         }
     }

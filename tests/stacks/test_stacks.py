@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections import Counter
 from pathlib import Path
 from typing import Any
@@ -49,7 +50,8 @@ COMPONENTS = [
     "amlkit:index:OnlineDeployment",
     "amlkit:index:BatchEndpoint",
     "amlkit:index:Monitoring",
-    "amlkit:index:DeploymentAssets",
+    "amlkit:index:AssetCatalog",
+    "amlkit:index:EndpointTraffic",
 ]
 AZURE = [
     "azure-native:storage:StorageAccount",
@@ -79,6 +81,8 @@ def test_stack_holds_every_component(plans: dict[str, dict[str, Any]], stack: st
     types = Counter(r["type"] for r in plans[stack]["resources"])
     missing = [t for t in COMPONENTS + AZURE if types[t] == 0]
     assert missing == [], f"{stack} lacks {missing}"
+    # dev uses the endpoint's system-assigned identity; staging and prod their own.
+    assert types["amlkit:index:ManagedIdentity"] == {"dev": 0, "staging": 1, "prod": 2}[stack]
 
 
 @pytest.mark.parametrize("stack", STACKS)
@@ -93,15 +97,23 @@ def test_every_parent_and_dependency_is_a_resource_of_the_plan(
 
 
 def test_auth_modes_follow_the_environment(plans: dict[str, dict[str, Any]]) -> None:
-    modes = {s: _one(plans[s], f"{ML}:OnlineEndpoint")["inputs"]["properties"]["authMode"] for s in STACKS}
+    modes = {
+        s: _one(plans[s], f"{ML}:OnlineEndpoint")["inputs"]["properties"]["authMode"]
+        for s in STACKS
+    }
     assert modes == {"dev": "Key", "staging": "AMLToken", "prod": "AADToken"}
     for stack in STACKS:
-        assert _one(plans[stack], f"{ML}:BatchEndpoint")["inputs"]["properties"]["authMode"] == "AADToken"
+        assert (
+            _one(plans[stack], f"{ML}:BatchEndpoint")["inputs"]["properties"]["authMode"]
+            == "AADToken"
+        )
 
 
 def test_instance_counts_and_autoscale(plans: dict[str, dict[str, Any]]) -> None:
     def capacities(stack: str) -> list[int]:
-        return sorted(d["inputs"]["sku"]["capacity"] for d in _of(plans[stack], f"{ML}:OnlineDeployment"))
+        return sorted(
+            d["inputs"]["sku"]["capacity"] for d in _of(plans[stack], f"{ML}:OnlineDeployment")
+        )
 
     assert capacities("dev") == [1]
     assert capacities("staging") == [2, 2]
@@ -114,9 +126,15 @@ def test_instance_counts_and_autoscale(plans: dict[str, dict[str, Any]]) -> None
 
 def test_prod_is_private_protected_and_kept_longer(plans: dict[str, dict[str, Any]]) -> None:
     prod, dev = plans["prod"], plans["dev"]
-    assert _one(prod, f"{ML}:OnlineEndpoint")["inputs"]["properties"]["publicNetworkAccess"] == "Disabled"
+    assert (
+        _one(prod, f"{ML}:OnlineEndpoint")["inputs"]["properties"]["publicNetworkAccess"]
+        == "Disabled"
+    )
     assert _one(prod, f"{ML}:Workspace")["inputs"]["publicNetworkAccess"] == "Disabled"
-    assert _one(dev, f"{ML}:OnlineEndpoint")["inputs"]["properties"]["publicNetworkAccess"] == "Enabled"
+    assert (
+        _one(dev, f"{ML}:OnlineEndpoint")["inputs"]["properties"]["publicNetworkAccess"]
+        == "Enabled"
+    )
     stateful = [
         f"{ML}:Workspace",
         "azure-native:storage:StorageAccount",
@@ -126,7 +144,9 @@ def test_prod_is_private_protected_and_kept_longer(plans: dict[str, dict[str, An
     ]
     assert all(_one(prod, t)["protect"] for t in stateful)
     assert not any(_one(dev, t)["protect"] for t in stateful)
-    assert _one(prod, "azure-native:operationalinsights:Workspace")["inputs"]["retentionInDays"] == 90
+    assert (
+        _one(prod, "azure-native:operationalinsights:Workspace")["inputs"]["retentionInDays"] == 90
+    )
     receivers = _one(prod, "azure-native:monitor:ActionGroup")["inputs"]["emailReceivers"]
     assert [r["emailAddress"] for r in receivers] == ["ml-platform-oncall@example.com"]
 
@@ -140,24 +160,32 @@ def test_dev_cluster_is_low_priority_from_zero(plans: dict[str, dict[str, Any]])
 def test_staging_carries_the_mirror_to_the_traffic_seam(plans: dict[str, dict[str, Any]]) -> None:
     endpoint = _one(plans["staging"], f"{ML}:OnlineEndpoint")
     assert "traffic" not in endpoint["inputs"]["properties"], "traffic is never sent at creation"
-    assert plans["staging"]["outputs"]["online_traffic"]["amlkit-staging-score"]["mirror_traffic"] == {"green": 20}
+    assert plans["staging"]["outputs"]["online_traffic"]["amlkit-staging-score"][
+        "mirror_traffic"
+    ] == {"green": 20}
 
 
 @pytest.mark.parametrize("stack", STACKS)
-def test_no_secret_in_clear_and_json_round_trips(plans: dict[str, dict[str, Any]], stack: str) -> None:
+def test_no_secret_in_clear_and_json_round_trips(
+    plans: dict[str, dict[str, Any]], stack: str
+) -> None:
     text = json.dumps(plans[stack])
     assert "amlkit-offline-secret-value" not in text
     assert json.loads(text) == plans[stack]
 
 
 def _graph(plan: dict[str, Any]) -> list[str]:
-    """Type, name and parent of each resource, and what it depends on: the shape of the stack."""
-    names = {r["urn"]: f"{r['type']}::{r['name']}" for r in plan["resources"]}
+    """Type, name and parent of each resource, and what it depends on: the shape of the stack.
+    Content hashes in asset names (they follow the sample model's bytes) read `<hash>`."""
+    names = {
+        r["urn"]: re.sub(r"-[0-9a-f]{12}\b|-[0-9a-f]{8}$", "-<hash>", f"{r['type']}::{r['name']}")
+        for r in plan["resources"]
+    }
     lines = []
     for r in plan["resources"]:
         parent = names.get(r["parent"], "-") if r["parent"] else "-"
         deps = ",".join(sorted(names[d] for d in r["dependsOn"]))
-        lines.append(f"{r['type']}::{r['name']} <- {parent}" + (f" [{deps}]" if deps else ""))
+        lines.append(f"{names[r['urn']]} <- {parent}" + (f" [{deps}]" if deps else ""))
     return sorted(lines)
 
 
