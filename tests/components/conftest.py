@@ -1,0 +1,38 @@
+"""Shared inputs for component tests: a workspace reference with ARM-shaped ids."""
+
+from __future__ import annotations
+
+import pytest
+
+from components.workspace_ref import RoleScopes, WorkspaceRef
+
+SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-amlkit-test/providers"
+WORKSPACE_ID = f"{SUB}/Microsoft.MachineLearningServices/workspaces/mlw-amlkit-test"
+REGISTRY_ID = f"{SUB}/Microsoft.ContainerRegistry/registries/cramlkittest"
+STORAGE_ID = f"{SUB}/Microsoft.Storage/storageAccounts/stamlkittest"
+VAULT_ID = f"{SUB}/Microsoft.KeyVault/vaults/kv-amlkit-test"
+INSIGHTS_ID = f"{SUB}/Microsoft.Insights/components/appi-amlkit-test"
+
+
+@pytest.fixture
+def workspace_ref() -> WorkspaceRef:
+    return WorkspaceRef(
+        resource_group_name="rg-amlkit-test",
+        workspace_name="mlw-amlkit-test",
+        workspace_id=WORKSPACE_ID,
+        location="westeurope",
+        asset_storage_account_name="stamlkittest",
+        asset_container_name="amlkit-assets",
+        asset_datastore_name="amlkit_assets",
+    )
+
+
+@pytest.fixture
+def role_scopes() -> RoleScopes:
+    return RoleScopes(
+        container_registry=REGISTRY_ID,
+        storage=STORAGE_ID,
+        key_vault=VAULT_ID,
+        workspace=WORKSPACE_ID,
+        application_insights=INSIGHTS_ID,
+    )
