@@ -8,6 +8,8 @@ from typing import Any
 from rich.table import Table
 from rich.tree import Tree
 
+from components.specs.identity import ROLE_DEFINITION_IDS
+
 # Inputs worth a glance in the tree, by type; the JSON has all of them.
 _HIGHLIGHTS: dict[str, tuple[str, ...]] = {
     "azure-native:machinelearningservices:OnlineEndpoint": (
@@ -30,6 +32,9 @@ _HIGHLIGHTS: dict[str, tuple[str, ...]] = {
     "azure-native:authorization:RoleAssignment": ("roleDefinitionId",),
     "azure-native:containerregistry:Registry": ("sku.name",),
 }
+
+
+_ROLE_NAMES = {role_id: name for name, role_id in ROLE_DEFINITION_IDS.items()}
 
 
 def _short(typ: str) -> str:
@@ -55,10 +60,14 @@ def _label(resource: dict[str, Any]) -> str:
     facts = []
     for dotted in _HIGHLIGHTS.get(typ, ()):
         value = _get(resource["inputs"], dotted)
-        if value is not None and not isinstance(value, dict | list):
+        if dotted == "roleDefinitionId" and isinstance(value, str):
+            role_id = value.rsplit("/", 1)[-1]
+            facts.append(_ROLE_NAMES.get(role_id, role_id))
+        elif dotted == "profiles" and isinstance(value, list) and value:
+            capacity = value[0].get("capacity", {})
+            facts.append(f"instances {capacity.get('minimum')}..{capacity.get('maximum')}")
+        elif value is not None and not isinstance(value, dict | list):
             facts.append(f"{dotted.rsplit('.', 1)[-1]}={value}")
-        elif dotted == "roleDefinitionId" and isinstance(value, str):
-            facts.append(value.rsplit("/", 1)[-1])
     if facts:
         text += " [cyan]" + ", ".join(facts) + "[/]"
     return text

@@ -169,7 +169,7 @@ class AssetCatalog(pulumi.ComponentResource):
         version = model.version or digest[:12]
         key = ("model", name, version)
         if key not in self._ids:
-            uri = self._upload(f"{self._name}-model-{_slug(name)}-{_slug(version)}", path, digest)
+            uri = self._upload(f"model-{_slug(name)}-{_slug(version)}", path, digest)
             registered = ml.ModelVersion(
                 f"{self._name}-model-{_slug(name)}-{_slug(version)}",
                 name=name,
@@ -197,7 +197,7 @@ class AssetCatalog(pulumi.ComponentResource):
         name, version = f"{_slug(owner)}-code", digest[:12]
         key = ("code", name, version)
         if key not in self._ids:
-            uri = self._upload(f"{self._name}-code-{name}-{version}", path, digest)
+            uri = self._upload(f"code-{name}-{version}", path, digest)
             registered = ml.CodeVersion(
                 f"{self._name}-code-{name}-{version}",
                 name=name,
