@@ -24,9 +24,10 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
+from inference_schema.schema_util import is_schema_decorated  # type: ignore[import-untyped]
+
 from amlkit_runtime.aml_compat import rawhttp_requested
 from amlkit_runtime.entry_script import EntryScript, EntryScriptError
-from inference_schema.schema_util import is_schema_decorated  # type: ignore[import-untyped]
 
 _ORJSON_OPTIONS = orjson.OPT_SERIALIZE_NUMPY | orjson.OPT_NON_STR_KEYS
 

@@ -9,6 +9,7 @@ import socket
 import sys
 
 import uvicorn
+
 from amlkit_runtime import aml_compat
 from amlkit_runtime.entry_script import EntryScriptError, load_entry_script
 from amlkit_runtime.serve.access_log import AccessLog
@@ -84,7 +85,8 @@ def serve(
         loop="uvloop",
         http="httptools",
         lifespan="on",
-        access_log=False,
+        access_log=False,  # app.py writes its own JSON lines
+        proxy_headers=False,  # nothing reads the client address; saves a middleware a request
         server_header=False,
         log_level="warning",
         timeout_keep_alive=KEEP_ALIVE_S,

@@ -1,0 +1,57 @@
+"""amlkit-serve settings: azmlinfsrv's variables and defaults, amlkit's own, one-line errors."""
+
+from __future__ import annotations
+
+import pytest
+from amlkit_runtime.serve.settings import DEFAULT_MAX_BODY_BYTES, SettingsError, resolve
+
+
+def test_defaults_are_azmlinfsrv_s() -> None:
+    settings = resolve({})
+    assert (settings.port, settings.worker_count, settings.scoring_timeout_ms) == (5001, 1, 3_600_000)
+    assert settings.app_root == "/var/azureml-app"
+    assert settings.max_body_bytes == DEFAULT_MAX_BODY_BYTES == 100 * 1024 * 1024
+    assert settings.max_concurrent_requests == 0 and not settings.microbatching
+    assert settings.scoring_threads == 1 and settings.access_log
+
+
+def test_flags_win_over_the_environment_and_server_port_is_ignored() -> None:
+    env = {"WORKER_COUNT": "4", "SERVER_PORT": "9999", "AZUREML_ENTRY_SCRIPT": "env.py", "AML_CORS_ORIGINS": "a, b"}
+    settings = resolve(env, worker_count=2, entry_script="/abs/score.py")
+    assert (settings.worker_count, settings.port, settings.entry_script) == (2, 5001, "/abs/score.py")
+    assert settings.cors_origins == ("a", "b")
+    assert resolve(env).worker_count == 4 and resolve(env).entry_script == "env.py"
+
+
+def test_amlkit_settings_and_deployment_name() -> None:
+    env = {
+        "SCORING_TIMEOUT_MS": "5000",
+        "AMLKIT_MAX_CONCURRENT_REQUESTS": "3",
+        "AMLKIT_MAX_BODY_BYTES": "1024",
+        "AMLKIT_MICROBATCH_MAX_WAIT_MS": "2.5",
+        "AMLKIT_MICROBATCH_KEY": "input_data",
+        "AZUREML_LOG_LEVEL": "warning",
+        "AZUREML_DEPLOYMENT_NAME": "green",
+    }
+    settings = resolve(env)
+    assert (settings.scoring_timeout_ms, settings.max_concurrent_requests, settings.max_body_bytes) == (5000, 3, 1024)
+    assert settings.microbatching and settings.microbatch_key == "input_data"
+    assert not settings.access_log
+    assert settings.deployment_name == "green"
+    assert resolve({**env, "AMLKIT_DEPLOYMENT_NAME": "blue"}).deployment_name == "blue"
+
+
+@pytest.mark.parametrize(
+    ("env", "fragment"),
+    [
+        ({"WORKER_COUNT": "two"}, "WORKER_COUNT='two' is not an integer"),
+        ({"WORKER_COUNT": "0"}, "WORKER_COUNT=0 is below 1"),
+        ({"SCORING_TIMEOUT_MS": "0"}, "SCORING_TIMEOUT_MS=0 is below 1"),
+        ({"AMLKIT_MICROBATCH_MAX_WAIT_MS": "-1"}, "is negative"),
+        ({"AMLKIT_MAX_BODY_BYTES": "1e6"}, "not an integer"),
+    ],
+)
+def test_bad_values_are_one_line_errors(env: dict[str, str], fragment: str) -> None:
+    with pytest.raises(SettingsError, match="give") as caught:
+        resolve(env)
+    assert fragment in str(caught.value) and "\n" not in str(caught.value)
