@@ -13,5 +13,7 @@ scoring scripts unchanged. Deliberate differences, each explained where it lives
   Prometheus metrics over all workers (metrics.py);
 - SCORING_TIMEOUT_MS also works with threads (azmlinfsrv's SIGALRM does not), and
   covers the wait for a scoring thread as well as run() itself;
-- orjson encoding: numpy results are accepted, NaN becomes null (scoring.py).
+- orjson encoding: numpy results are accepted, NaN becomes null (scoring.py);
+- the script's `json.loads` parses with orjson, same results (fast_json.py; AMLKIT_FAST_JSON=0
+  turns it off).
 """

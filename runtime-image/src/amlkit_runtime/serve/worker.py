@@ -12,6 +12,7 @@ import uvicorn
 
 from amlkit_runtime import aml_compat
 from amlkit_runtime.entry_script import EntryScriptError, load_entry_script
+from amlkit_runtime.serve import fast_json
 from amlkit_runtime.serve.access_log import AccessLog
 from amlkit_runtime.serve.metrics import Metrics
 from amlkit_runtime.serve.runner import Limiter
@@ -37,6 +38,8 @@ def build_app(
     from amlkit_runtime.serve.app import ScoringApp
 
     aml_compat.install()
+    if settings.fast_json:
+        fast_json.install()
     if settings.model_dir:
         os.environ["AZUREML_MODEL_DIR"] = settings.model_dir
     if settings.entry_script:
