@@ -37,7 +37,7 @@ from typing import Any
 
 import joblib
 import numpy as np
-import pandas as pd  # type: ignore[import-untyped]
+import pandas as pd
 
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "runtime-image" / "sample"
