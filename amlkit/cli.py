@@ -10,7 +10,7 @@ import json
 import sys
 import time
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -76,6 +76,14 @@ def plan(
         bool, typer.Option("--quiet", "-q", help="Print only the summary, not the tree.")
     ] = False,
     project_dir: ProjectOption = None,
+    check_azure: Annotated[
+        bool,
+        typer.Option(
+            "--check-azure",
+            help="Check each Azure ML request body against Azure's own ARM models "
+            "(azure-ai-ml, API 2025-12-01); exit 1 if Azure would reject one.",
+        ),
+    ] = False,
 ) -> None:
     """Render a stack offline with Pulumi's mock engine: no CLI, cloud or credentials.
 
@@ -113,6 +121,34 @@ def plan(
     err.print(
         f"[dim]{len(document['resources'])} resources in {time.perf_counter() - started:.1f} s[/]"
     )
+    if check_azure:
+        _check_azure(document)
+
+
+def _check_azure(document: dict[str, Any]) -> None:
+    """Print what Azure's models reject; exit EXIT_CHECK_FAILED if anything."""
+    try:
+        from .azure_check import check_plan, checked_types
+        from .azure_models import models_module
+        from .azure_view import findings_table
+
+        models_module()
+    except ImportError as error:
+        err.print(
+            f"[red]error[/] --check-azure needs azure-ai-ml ({error.name} is missing): "
+            "pip install 'amlkit[azure]'"
+        )
+        raise typer.Exit(EXIT_INTERNAL) from None
+    findings = check_plan(document)
+    count = len(checked_types(document))
+    if findings:
+        out.print(findings_table(findings))
+        rejected = len({f.urn for f in findings})
+        err.print(
+            f"[red]{rejected} of {count} Azure ML resources[/] would be rejected by Azure's models."
+        )
+        raise typer.Exit(EXIT_CHECK_FAILED)
+    out.print(f"[green]ok[/] {count} Azure ML request bodies match Azure's models.")
 
 
 @config_app.command("validate")
