@@ -46,14 +46,10 @@ def sent_api_version(type_token: str) -> str | None:
     cls = getattr(_sdk_module(type_token), resource_name(type_token), None)
     if cls is None:
         return None
+    # Stated in the constructor's docstring: "Uses Azure REST API version ...".
     match = re.search(
-        r"Uses Azure REST API version (\d{4}-\d{2}-\d{2}(?:-preview)?)", cls.__doc__ or ""
+        r"Uses Azure REST API version (\d{4}-\d{2}-\d{2}(?:-preview)?)", inspect.getsource(cls)
     )
-    if match is None:
-        match = re.search(
-            r"Uses Azure REST API version (\d{4}-\d{2}-\d{2}(?:-preview)?)",
-            inspect.getsource(cls.__init__),
-        )
     return match.group(1) if match else None
 
 

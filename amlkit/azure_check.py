@@ -143,6 +143,7 @@ def _walk_model(
             problems.append(
                 Problem("missing-required", where, None, f"one of {sorted(switch.subtypes)}")
             )
+            return value
         elif chosen not in switch.subtypes:
             problems.append(
                 Problem("unknown-discriminator", where, chosen, f"one of {sorted(switch.subtypes)}")
@@ -221,8 +222,8 @@ def _walk_scalar(value: Any, spec: Scalar, path: str, problems: list[Problem]) -
 def _duration(value: Any, path: str, problems: list[Problem]) -> Any:
     """ISO-8601 as the SDK reads it (isodate); canonical: seconds spelled as amlkit does."""
     allowed = "an ISO-8601 duration such as PT1M30S or PT0.5S"
-    if not isinstance(value, str):
-        problems.append(Problem("bad-duration", path, value, allowed))
+    if not isinstance(value, str) or not any(c.isdigit() for c in value):
+        problems.append(Problem("bad-duration", path, value, allowed))  # `PT` alone is no duration
         return value
     try:
         parsed = isodate.parse_duration(value)
