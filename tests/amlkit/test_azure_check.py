@@ -32,8 +32,9 @@ def plans() -> dict[str, dict[str, Any]]:
 
 
 def _resource(plan: dict[str, Any], kind: str) -> dict[str, Any]:
-    (found,) = [r for r in plan["resources"] if r["type"] == f"{ML}:{kind}"]
-    return found
+    found: list[dict[str, Any]] = [r for r in plan["resources"] if r["type"] == f"{ML}:{kind}"]
+    (one,) = found
+    return one
 
 
 @pytest.mark.parametrize("stack", STACKS)

@@ -139,7 +139,7 @@ def test_discriminators_pick_the_subtype_exactly() -> None:
 
 
 def test_nested_discriminators_compute() -> None:
-    body = {
+    body: dict[str, Any] = {
         "location": "westeurope",
         "properties": {
             "computeType": "AmlCompute",
