@@ -93,6 +93,11 @@ class OnlineDeployment(pulumi.ComponentResource):
                 container_resource_requirements=_resources(spec),
                 **common,  # type: ignore[arg-type]
             )
+            if spec.instance_type is None:
+                # The Args class fills in `Standard_F4s_v2`, a managed VM size and no instance
+                # type of a Kubernetes cluster. Left out, Azure uses the cluster's default
+                # instance type, as `az ml` does (tests/amlkit/test_azure_fidelity.py).
+                pulumi.set(properties, "instance_type", None)
         else:
             properties = ml.ManagedOnlineDeploymentArgs(
                 endpoint_compute_type="Managed",

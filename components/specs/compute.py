@@ -38,7 +38,8 @@ class ComputeClusterSpec(Spec):
     tier: Annotated[Literal["dedicated", "low_priority"], LowerCase] = "dedicated"
     min_instances: NonNegativeInt = 0
     """0 lets the cluster scale to zero when idle."""
-    max_instances: Annotated[int, Field(ge=1)] = 1
+    max_instances: Annotated[int, Field(ge=1)] = 4
+    """4, as `az ml compute create` sends (azure-ai-ml's AmlCompute; its YAML reference says 1)."""
     idle_time_before_scale_down: Annotated[int, Field(ge=0)] = 120
     """Seconds a node stays idle before it is released."""
     ssh_public_access_enabled: bool = False
