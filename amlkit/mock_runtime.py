@@ -76,6 +76,9 @@ class AzureMocks(pulumi.runtime.Mocks):
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token == "azure-native:machinelearningservices:getOnlineEndpoint":
+            # Offline, nothing exists yet: azure-native relays ARM's 404.
+            return {}, [("endpointName", "RESPONSE 404: 404 Not Found ERROR CODE: ResourceNotFound")]
         return self._answer(args), []
 
     def _answer(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -182,21 +185,22 @@ def run_program(
     stack: str,
     config: Mapping[str, Any] | None = None,
     secret_keys: list[str] | None = None,
+    mocks: pulumi.runtime.Mocks | None = None,
 ) -> Recording:
     """Run `program` under the mock engine (`preview=False`) and wait for every resource.
 
     `config` holds `namespace:key` values as a stack file does; objects are passed
-    to the program as JSON, as the Pulumi engine passes them.
+    to the program as JSON, as the Pulumi engine passes them. `mocks` answers for
+    the providers (default: `AzureMocks`, where nothing exists yet).
     """
     pulumi_settings.reset_options()
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
         secret_keys or [],
     )
-    monitor = RecordingMonitor(AzureMocks())
-    pulumi.runtime.set_mocks(
-        AzureMocks(), project=project, stack=stack, preview=False, monitor=monitor
-    )
+    mocks = mocks or AzureMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     _sync_await(_run(program))
     return monitor.recording
 

@@ -1,19 +1,21 @@
-"""Online endpoints, their deployments, autoscale and the traffic seam."""
+"""Online endpoints, their deployments, autoscale and their traffic resource."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
 from amlkit.mock_runtime import Recording
 from components.asset_catalog import AssetCatalog, AssetCatalogArgs
 from components.online_deployment import runtime_variables
-from components.online_endpoint import TRAFFIC_FIELDS, OnlineEndpoint, OnlineEndpointArgs
+from components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
 from components.specs import OnlineDeploymentSpec, OnlineEndpointSpec, StackEnvironment
 from components.specs.identity import ROLE_DEFINITION_IDS
 from components.workspace_ref import RoleScopes, WorkspaceRef
+from tests.components.conftest import WORKSPACE_ID
 
 ML = "azure-native:machinelearningservices"
 IDENTITY_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-ep"
@@ -111,15 +113,13 @@ def test_auth_modes(
     assert rec.one(f"{ML}:OnlineEndpoint").inputs["properties"]["authMode"] == arm
 
 
-def test_endpoint_is_created_without_traffic_and_ignores_it(blue_green: Recording) -> None:
+def test_new_endpoint_is_created_without_traffic(blue_green: Recording) -> None:
+    # Offline nothing exists: the live split read at program time is empty, so
+    # the endpoint's body carries none (its deployments do not exist yet).
     endpoint = blue_green.one(f"{ML}:OnlineEndpoint")
-    assert "traffic" not in endpoint.inputs["properties"]
-    assert "mirrorTraffic" not in endpoint.inputs["properties"]
-    assert (
-        endpoint.ignore_changes
-        == TRAFFIC_FIELDS
-        == ["properties.traffic", "properties.mirrorTraffic"]
-    )
+    assert endpoint.inputs["properties"]["traffic"] is None  # null: not sent
+    assert endpoint.inputs["properties"]["mirrorTraffic"] is None
+    assert endpoint.ignore_changes == []  # the engine would send the old, empty, split
     assert endpoint.inputs["kind"] == "Managed"
     assert endpoint.inputs["endpointName"] == "score"
     assert endpoint.inputs["identity"] == {"type": "SystemAssigned"}
@@ -221,10 +221,53 @@ def test_autoscale_targets_the_deployment(blue_green: Recording) -> None:
     assert len(blue_green.of_type("azure-native:monitor:AutoscaleSetting")) == 1  # green has none
 
 
-def test_traffic_seam_waits_for_every_deployment(blue_green: Recording) -> None:
-    seam = blue_green.one("amlkit:index:EndpointTraffic")
+def test_traffic_resource_waits_for_every_deployment(blue_green: Recording) -> None:
+    split = blue_green.one("pulumi-python:dynamic:Resource")
     deployments = {d.urn for d in blue_green.of_type(f"{ML}:OnlineDeployment")}
-    assert len(deployments) == 2 and deployments <= set(seam.depends_on)
+    assert len(deployments) == 2 and deployments <= set(split.depends_on)
+    assert split.parent == blue_green.one("amlkit:index:EndpointTraffic").urn
+    inputs = {k: v for k, v in split.inputs.items() if k != "__provider"}
+    assert inputs == {
+        "workspaceId": WORKSPACE_ID,
+        "endpointName": "score",
+        "endpointKind": "managed",
+        "deployments": ["blue", "green"],
+        "traffic": {"blue": 90, "green": 10},
+        "mirrorTraffic": {},
+    }  # outputs declared as None (applied, liveTraffic...) are not sent
+
+
+def test_nothing_is_applied_offline(
+    render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef, role_scopes: RoleScopes
+) -> None:
+    spec = OnlineEndpointSpec.model_validate(
+        {"name": "score", "traffic": {"blue": 100}, "deployments": [_deployment("blue")]}
+    )
+
+    def program() -> None:
+        assets = AssetCatalog(
+            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+        )
+        endpoint = OnlineEndpoint(
+            "online-ep",
+            OnlineEndpointArgs(
+                spec=spec,
+                environment=environment,
+                workspace=workspace_ref,
+                role_scopes=role_scopes,
+                identities={},
+                assets=assets,
+            ),
+        )
+        pulumi.export("traffic", endpoint.traffic)
+
+    rec: Recording = render(program)
+    # The mock engine never calls the provider: nothing was written, and it says so.
+    assert rec.outputs["traffic"] == {
+        "traffic": {"blue": 100},
+        "mirror_traffic": {},
+        "applied": False,
+    }
 
 
 def test_user_assigned_identity_gets_no_extra_roles(
