@@ -126,9 +126,10 @@ class ArmClient:
     ) -> None:
         if response.http_response.status_code not in expected:
             error = HttpResponseError(response=response.http_response, error_format=ARMErrorFormat)
+            detail = f"{error.error.code}: {error.error.message}" if error.error else error.message
             raise ArmError(
                 f"{response.http_request.method} {response.http_request.url.split('?')[0]}: "
-                f"{response.http_response.status_code} {error.message}"
+                f"{response.http_response.status_code} {detail}"
             )
 
 
