@@ -40,6 +40,8 @@ class Registration:
     ignore_changes: list[str]
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    dynamic_provider: str | None = None
+    """A dynamic resource's pickled provider (base64), which the engine keeps secret."""
 
 
 @dataclass
@@ -131,6 +133,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         state = self.resources.get(response.urn)
+        raw = json_format.MessageToDict(request.object)
+        provider = raw.get("__provider")
+        if isinstance(provider, dict):  # a secret envelope around the base64 pickle
+            provider = provider.get("value")
         parent = request.parent or None
         if parent is not None and parent.endswith(f"::{_STACK}::{parent.rsplit('::', 1)[-1]}"):
             parent = None  # a top-level resource: the engine shows no parent
@@ -143,10 +149,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 parent=engine_urn(parent) if parent else None,
                 protect=bool(request.protect),
                 depends_on=sorted({engine_urn(u) for u in request.dependencies}),
-                inputs=plain(json_format.MessageToDict(request.object)),
+                inputs=plain(raw),
                 ignore_changes=list(request.ignoreChanges),
                 id=response.id or None,
                 outputs=dict(state.state) if state is not None and state.state else {},
+                dynamic_provider=provider if isinstance(provider, str) else None,
             )
         )
         return response

@@ -211,6 +211,6 @@ def serve(directory: Path) -> Iterator[Standin]:
             threading.Event().wait(0.01)
         yield Standin(f"https://127.0.0.1:{port}", cert, state)
     finally:
-        server.should_exit = True
+        server.should_exit = server.force_exit = True  # do not wait on keep-alive clients
         thread.join(timeout=10)
         sock.close()
