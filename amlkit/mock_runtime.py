@@ -173,11 +173,12 @@ def engine_urn(urn: str) -> str:
 
 
 def plain(value: Any) -> Any:
-    """Secrets become "[secret]"; integral floats (protobuf has no ints) become ints."""
+    """Secrets become "[secret]"; integral floats (protobuf has no ints) become ints;
+    null properties (an Output that resolved to None) are dropped, as providers drop them."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
             return SECRET_TEXT
-        return {k: plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
