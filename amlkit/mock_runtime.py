@@ -80,7 +80,9 @@ class AzureMocks(pulumi.runtime.Mocks):
     ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
         if args.token == "azure-native:machinelearningservices:getOnlineEndpoint":
             # Offline, nothing exists yet: azure-native relays ARM's 404.
-            return {}, [("endpointName", "RESPONSE 404: 404 Not Found ERROR CODE: ResourceNotFound")]
+            return {}, [
+                ("endpointName", "RESPONSE 404: 404 Not Found ERROR CODE: ResourceNotFound")
+            ]
         return self._answer(args), []
 
     def _answer(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:

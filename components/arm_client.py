@@ -81,7 +81,8 @@ class ArmClient:
         if response.http_response.status_code == 404:
             return None
         self._raise_for_status(response, (200,))
-        return _json(response)
+        body: dict[str, Any] = _json(response)
+        return body
 
     def put(self, resource_id: str, body: dict[str, Any]) -> dict[str, Any]:
         """Create or replace the resource; returns its body once provisioning ends."""
@@ -108,7 +109,9 @@ class ArmClient:
         )
         return self._client._pipeline.run(request)
 
-    def _wait(self, initial: PipelineResponse[HttpRequest, Any], lro_options: dict[str, str]) -> Any:
+    def _wait(
+        self, initial: PipelineResponse[HttpRequest, Any], lro_options: dict[str, str]
+    ) -> Any:
         poller: LROPoller[Any] = LROPoller(
             self._client,
             initial,

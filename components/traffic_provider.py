@@ -74,17 +74,27 @@ class EndpointTrafficProvider(ResourceProvider):
         """A factory, called per operation; default: DefaultAzureCredential."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
+        failures = [CheckFailure(key, f"{key} is required") for key in _TARGET if not news.get(key)]
+        for key in _SPLIT:
+            for name, value in (news.get(key) or {}).items():
+                if not isinstance(value, int | float) or not float(value).is_integer():
+                    failures.append(
+                        CheckFailure(
+                            key, f"{key}[{name!r}] is {value!r}; Azure takes whole percents"
+                        )
+                    )
+        if failures:
+            return CheckResult(news, failures)
         inputs = {**news, **{k: _percentages(news.get(k)) for k in _SPLIT}}
-        failures = [
-            CheckFailure(key, f"{key} is required") for key in _TARGET if not news.get(key)
-        ]
         kind = cast(Literal["managed", "kubernetes"], news.get("endpointKind", "managed"))
         try:
             check_traffic(
                 inputs["traffic"], inputs["mirrorTraffic"], news.get("deployments") or [], kind
             )
         except ValueError as problem:
-            failures.append(CheckFailure("traffic", f"endpoint {news.get('endpointName')}: {problem}"))
+            failures.append(
+                CheckFailure("traffic", f"endpoint {news.get('endpointName')}: {problem}")
+            )
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
@@ -121,10 +131,15 @@ class EndpointTrafficProvider(ResourceProvider):
 
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
         client, resource_id = self._client(), endpoint_id(props)
-        traffic, mirror = _percentages(props.get("traffic")), _percentages(props.get("mirrorTraffic"))
+        traffic, mirror = (
+            _percentages(props.get("traffic")),
+            _percentages(props.get("mirrorTraffic")),
+        )
         endpoint = client.get(resource_id)
         if endpoint is None:
-            raise ArmError(f"online endpoint {resource_id} does not exist; its traffic cannot be set")
+            raise ArmError(
+                f"online endpoint {resource_id} does not exist; its traffic cannot be set"
+            )
         client.put(resource_id, with_split(endpoint, traffic, mirror))
         after = client.get(resource_id) or {}
         live = _live(after)
@@ -153,7 +168,9 @@ def with_split(
     """The endpoint as Azure returned it, writable fields only, with this split."""
     body = {k: v for k, v in endpoint.items() if k not in _READ_ONLY_TOP}
     properties = {
-        k: v for k, v in (endpoint.get("properties") or {}).items() if k not in _READ_ONLY_PROPERTIES
+        k: v
+        for k, v in (endpoint.get("properties") or {}).items()
+        if k not in _READ_ONLY_PROPERTIES
     }
     body["properties"] = {**properties, "traffic": dict(traffic), "mirrorTraffic": dict(mirror)}
     identity = endpoint.get("identity")

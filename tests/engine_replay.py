@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from typing import Any, TypeVar
 
-import dill
+import dill  # type: ignore[import-untyped]
 import pulumi
 from azure.core.credentials import TokenCredential
 
@@ -181,7 +181,8 @@ def arm_body(inputs: dict[str, Any]) -> dict[str, Any]:
     identity = body.get("identity")
     if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
         identity["userAssignedIdentities"] = {i: {} for i in identity["userAssignedIdentities"]}
-    return _without_nulls(body)
+    cleaned: dict[str, Any] = _without_nulls(body)
+    return cleaned
 
 
 def _without_nulls(value: Any) -> Any:
@@ -248,6 +249,8 @@ class _StandinMocks(AzureMocks):
             rid = resource_id(ENDPOINT, str(args.args["endpointName"]), dict(args.args))
             found = self.arm.get(rid)
             if found is None:
-                return {}, [("endpointName", "RESPONSE 404: 404 Not Found ERROR CODE: ResourceNotFound")]
+                return {}, [
+                    ("endpointName", "RESPONSE 404: 404 Not Found ERROR CODE: ResourceNotFound")
+                ]
             return found, []
         return super().call(args)

@@ -61,7 +61,11 @@ def build_app(state: MLState) -> Starlette:
             state.requests.append(f"{request.method} {path}")
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return _error(
-                ArmRefusal(401, "AuthenticationFailed", "Authentication failed: bearer token missing or invalid.")
+                ArmRefusal(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed: bearer token missing or invalid.",
+                )
             )
         if request.query_params.get("api-version") != API_VERSION:
             return _error(
@@ -79,7 +83,9 @@ def build_app(state: MLState) -> Starlette:
             except json.JSONDecodeError:
                 return _error(ArmRefusal(400, "InvalidRequestContent", "The body is not JSON."))
             if not isinstance(parsed, dict):
-                return _error(ArmRefusal(400, "InvalidRequestContent", "The body is not an object."))
+                return _error(
+                    ArmRefusal(400, "InvalidRequestContent", "The body is not an object.")
+                )
             body = parsed
         try:
             with state.lock:
@@ -87,7 +93,9 @@ def build_app(state: MLState) -> Starlette:
         except ArmRefusal as refusal:
             return _error(refusal)
 
-    return Starlette(routes=[Route("/{path:path}", handle, methods=["GET", "PUT", "PATCH", "DELETE"])])
+    return Starlette(
+        routes=[Route("/{path:path}", handle, methods=["GET", "PUT", "PATCH", "DELETE"])]
+    )
 
 
 def _route(state: MLState, request: Request, path: str, body: dict[str, Any]) -> Response:
@@ -97,7 +105,9 @@ def _route(state: MLState, request: Request, path: str, body: dict[str, Any]) ->
         operation = state.poll(match["op"])
         if match["kind"].lower() == "mfeoperationresults":
             if operation.status == "InProgress":
-                return Response(status_code=202, headers=_poll_headers(base, match["sub"], operation))
+                return Response(
+                    status_code=202, headers=_poll_headers(base, match["sub"], operation)
+                )
             return Response(status_code=200)
         return JSONResponse(
             {"id": path, "name": operation.id, "status": operation.status},
@@ -110,7 +120,9 @@ def _route(state: MLState, request: Request, path: str, body: dict[str, Any]) ->
             return _resource(path, state.get_deployment(key, name))
         if method == "PUT":
             status, operation = state.put_deployment(key, name, body)
-            return _accepted(base, match["sub"], path, state.get_deployment(key, name), status, operation)
+            return _accepted(
+                base, match["sub"], path, state.get_deployment(key, name), status, operation
+            )
         if method == "PATCH":
             operation = state.patch_deployment(key, name, body)
             return _accepted(base, match["sub"], path, None, 202, operation)

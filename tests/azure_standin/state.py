@@ -157,9 +157,7 @@ class MLState:
         return self._start((key,), f"DELETE endpoint {endpoint.body['name']}", commit)
 
     # ----- deployments -----------------------------------------------------
-    def put_deployment(
-        self, key: str, name: str, body: dict[str, Any]
-    ) -> tuple[int, Operation]:
+    def put_deployment(self, key: str, name: str, body: dict[str, Any]) -> tuple[int, Operation]:
         endpoint = self._endpoint(key, parent=True)
         self._idle(key, name.lower())
         props = body.get("properties")
@@ -317,7 +315,7 @@ class MLState:
 
     def _endpoint(self, key: str, *, parent: bool = False) -> Resource:
         endpoint = self.endpoints.get(key)
-        if endpoint is None or endpoint.provisioning == "Creating" and parent:
+        if endpoint is None or (endpoint.provisioning == "Creating" and parent):
             code = "ParentResourceNotFound" if parent else "ResourceNotFound"
             raise ArmRefusal(404, code, f"Online endpoint {key.rsplit('/', 1)[-1]} not found.")
         return endpoint

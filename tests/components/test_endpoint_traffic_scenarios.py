@@ -126,7 +126,9 @@ class Scenario:
                 f"{c.seq:>3}  {c.label:<52} {c.request:<28} "
                 f"{_fmt(c.traffic.get(ENDPOINT)):<26} {_fmt(c.mirror.get(ENDPOINT))}"
             )
-        configs = [f"  {run}: {_fmt(cfg['traffic']) if cfg else 'destroy'}" for run, cfg in self.runs]
+        configs = [
+            f"  {run}: {_fmt(cfg['traffic']) if cfg else 'destroy'}" for run, cfg in self.runs
+        ]
         return "\nconfig by run:\n" + "\n".join(configs) + "\ntimeline:\n" + "\n".join(rows)
 
     def live(self) -> dict[str, int]:
