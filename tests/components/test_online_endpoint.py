@@ -8,7 +8,7 @@ from typing import Any
 import pulumi
 import pytest
 
-from amlkit.mock_runtime import Recording
+from amlkit.mock_runtime import AzureMocks, Recording, run_program
 from components.asset_catalog import AssetCatalog, AssetCatalogArgs
 from components.online_deployment import runtime_variables
 from components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
@@ -376,3 +376,88 @@ def test_inline_model_and_code_are_uploaded_once(
         "azureml://subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg-amlkit-test"
         "/workspaces/mlw-amlkit-test/datastores/amlkit_assets/paths/LocalUpload/"
     )
+
+
+class _LiveEndpoint(AzureMocks):
+    """azure-native's getOnlineEndpoint answering for an endpoint that exists, or failing."""
+
+    def __init__(self, answer: dict[str, Any] | None, failure: str | None = None) -> None:
+        self.answer, self.failure = answer, failure
+        self.asked: list[dict[str, Any]] = []
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token == "azure-native:machinelearningservices:getOnlineEndpoint":
+            self.asked.append(dict(args.args))
+            if self.failure:
+                return {}, [("endpointName", self.failure)]
+            return dict(self.answer or {}), []
+        return super().call(args)
+
+
+def _render_with(
+    mocks: AzureMocks,
+    environment: StackEnvironment,
+    workspace_ref: WorkspaceRef,
+    role_scopes: RoleScopes,
+) -> Recording:
+    spec = OnlineEndpointSpec.model_validate(
+        {
+            "name": "score",
+            "tags": {"team": "fraud"},
+            "traffic": {"blue": 50, "green": 50},
+            "deployments": [_deployment("blue"), _deployment("green")],
+        }
+    )
+
+    def program() -> None:
+        assets = AssetCatalog(
+            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+        )
+        OnlineEndpoint(
+            "online-ep",
+            OnlineEndpointArgs(
+                spec=spec,
+                environment=environment,
+                workspace=workspace_ref,
+                role_scopes=role_scopes,
+                identities={},
+                assets=assets,
+            ),
+        )
+
+    return run_program(program, project="amlkit", stack="test", mocks=mocks)
+
+
+def test_an_existing_endpoint_is_sent_with_the_split_azure_holds(
+    environment: StackEnvironment, workspace_ref: WorkspaceRef, role_scopes: RoleScopes
+) -> None:
+    live = {
+        "properties": {
+            "authMode": "Key",
+            "traffic": {"blue": 90, "green": 10},
+            "mirrorTraffic": {"green": 0},
+        }
+    }
+    mocks = _LiveEndpoint(live)
+    rec = _render_with(mocks, environment, workspace_ref, role_scopes)
+    props = rec.one(f"{ML}:OnlineEndpoint").inputs["properties"]
+    # Not the config's 50/50: that is the traffic resource's to write, after the deployments.
+    assert (props["traffic"], props["mirrorTraffic"]) == ({"blue": 90, "green": 10}, {"green": 0})
+    assert mocks.asked == [
+        {
+            "endpointName": "score",
+            "resourceGroupName": "rg-amlkit-test",
+            "workspaceName": "mlw-amlkit-test",
+        }
+    ]
+
+
+def test_a_failed_read_of_live_traffic_stops_the_program(
+    environment: StackEnvironment, workspace_ref: WorkspaceRef, role_scopes: RoleScopes
+) -> None:
+    """Only "not found" means "no traffic yet"; anything else must not send an empty split."""
+    mocks = _LiveEndpoint(None, "RESPONSE 403: 403 Forbidden ERROR CODE: AuthorizationFailed")
+    with pytest.raises(Exception, match="AuthorizationFailed"):
+        _render_with(mocks, environment, workspace_ref, role_scopes)
