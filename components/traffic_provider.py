@@ -10,11 +10,13 @@
   holds the split asked for. The endpoint's ARM PATCH takes only tags and
   identity, so a write of traffic is a PUT of the whole endpoint, as
   `az ml online-endpoint update --traffic` does.
-- `diff`: a change of split is an in-place update; another endpoint is a replace.
+- `diff`: a change of split (zero entries aside) is an in-place update; another
+  endpoint is a replace.
 - `delete` sets every live and mirrored percentage to zero (the engine deletes
   this resource before the deployments it depends on, so `pulumi destroy` moves
   traffic off before any deployment goes).
-- `read` (`pulumi refresh`) reports the split Azure holds.
+- `read` (`pulumi refresh`) takes the split Azure holds into the state, so a
+  change made outside Pulumi shows as a diff and the next `up` restores the config's.
 
 Pulumi pickles this object (with dill) into the stack's state and unpickles it
 in its dynamic-provider process: it holds two plain values, never a live
@@ -99,7 +101,11 @@ class EndpointTrafficProvider(ResourceProvider):
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
         replaces = [k for k in _TARGET if olds.get(k) != news.get(k)]
-        changed = [k for k in _SPLIT if _percentages(olds.get(k)) != _percentages(news.get(k))]
+        changed = [
+            k
+            for k in _SPLIT
+            if _nonzero(_percentages(olds.get(k))) != _nonzero(_percentages(news.get(k)))
+        ]
         return DiffResult(
             changes=bool(replaces or changed), replaces=replaces, delete_before_replace=False
         )
@@ -127,7 +133,18 @@ class EndpointTrafficProvider(ResourceProvider):
         endpoint = self._client().get(endpoint_id(props))
         if endpoint is None:
             return ReadResult(None, {})
-        return ReadResult(id_, {**props, **_live(endpoint)})
+        live = _live(endpoint)
+        # The state takes Azure's split: after a change made outside Pulumi,
+        # `pulumi up --refresh` sees a diff and writes the config's split back.
+        return ReadResult(
+            id_,
+            {
+                **props,
+                "traffic": live["liveTraffic"],
+                "mirrorTraffic": live["liveMirrorTraffic"],
+                **live,
+            },
+        )
 
     def _apply(self, props: dict[str, Any]) -> dict[str, Any]:
         client, resource_id = self._client(), endpoint_id(props)

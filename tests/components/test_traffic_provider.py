@@ -128,6 +128,8 @@ def test_diff_a_new_split_is_an_in_place_update() -> None:
     provider = EndpointTrafficProvider()
     old = _props({"blue": 90, "green": 10})
     assert provider.diff("id", old, _props({"blue": 90.0, "green": 10.0})).changes is False
+    with_zero = _props({"blue": 90, "green": 10, "red": 0})
+    assert provider.diff("id", old, with_zero).changes is False
     shifted = provider.diff("id", old, _props({"blue": 50, "green": 50}))
     assert (shifted.changes, shifted.replaces) == (True, [])
     mirrored = provider.diff("id", old, _props({"blue": 90, "green": 10}, {"green": 5}))
@@ -237,6 +239,8 @@ def test_read_reports_the_live_split(arm: ArmClient, provider: EndpointTrafficPr
     _endpoint(arm, "blue", "green", traffic={"blue": 30, "green": 70})
     read = provider.read(EP, _props({"blue": 100}))
     assert read.outs is not None and read.outs["liveTraffic"] == {"blue": 30, "green": 70}
+    # Changed outside Pulumi: the refreshed state differs from the config, so `up` writes it back.
+    assert provider.diff(EP, read.outs, _props({"blue": 100})).changes is True
     arm.delete(EP)
     assert provider.read(EP, _props({})).id is None
 
