@@ -40,6 +40,8 @@ class Registration:
     ignore_changes: list[str]
     id: str | None = None
     outputs: dict[str, Any] = field(default_factory=dict)
+    dynamic_provider: str | None = None
+    """A dynamic resource's pickled provider (base64), which the engine keeps secret."""
 
 
 @dataclass
@@ -76,6 +78,11 @@ class AzureMocks(pulumi.runtime.Mocks):
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token == "azure-native:machinelearningservices:getOnlineEndpoint":
+            # Offline, nothing exists yet: azure-native relays ARM's 404.
+            return {}, [
+                ("endpointName", "RESPONSE 404: 404 Not Found ERROR CODE: ResourceNotFound")
+            ]
         return self._answer(args), []
 
     def _answer(self, args: pulumi.runtime.MockCallArgs) -> dict[str, Any]:
@@ -128,6 +135,10 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
         if request.type == "pulumi:pulumi:Stack":
             return response
         state = self.resources.get(response.urn)
+        raw = json_format.MessageToDict(request.object)
+        provider = raw.get("__provider")
+        if isinstance(provider, dict):  # a secret envelope around the base64 pickle
+            provider = provider.get("value")
         parent = request.parent or None
         if parent is not None and parent.endswith(f"::{_STACK}::{parent.rsplit('::', 1)[-1]}"):
             parent = None  # a top-level resource: the engine shows no parent
@@ -140,10 +151,11 @@ class RecordingMonitor(pulumi_mocks.MockMonitor):
                 parent=engine_urn(parent) if parent else None,
                 protect=bool(request.protect),
                 depends_on=sorted({engine_urn(u) for u in request.dependencies}),
-                inputs=plain(json_format.MessageToDict(request.object)),
+                inputs=plain(raw),
                 ignore_changes=list(request.ignoreChanges),
                 id=response.id or None,
                 outputs=dict(state.state) if state is not None and state.state else {},
+                dynamic_provider=provider if isinstance(provider, str) else None,
             )
         )
         return response
@@ -163,11 +175,12 @@ def engine_urn(urn: str) -> str:
 
 
 def plain(value: Any) -> Any:
-    """Secrets become "[secret]"; integral floats (protobuf has no ints) become ints."""
+    """Secrets become "[secret]"; integral floats (protobuf has no ints) become ints;
+    null properties (an Output that resolved to None) are dropped, as providers drop them."""
     if isinstance(value, dict):
         if value.get(SECRET_SIG) == "1b47061264138c4ac30d75fd1eb44270":
             return SECRET_TEXT
-        return {k: plain(v) for k, v in value.items()}
+        return {k: plain(v) for k, v in value.items() if v is not None}
     if isinstance(value, list):
         return [plain(v) for v in value]
     if isinstance(value, float) and value.is_integer():
@@ -182,21 +195,22 @@ def run_program(
     stack: str,
     config: Mapping[str, Any] | None = None,
     secret_keys: list[str] | None = None,
+    mocks: pulumi.runtime.Mocks | None = None,
 ) -> Recording:
     """Run `program` under the mock engine (`preview=False`) and wait for every resource.
 
     `config` holds `namespace:key` values as a stack file does; objects are passed
-    to the program as JSON, as the Pulumi engine passes them.
+    to the program as JSON, as the Pulumi engine passes them. `mocks` answers for
+    the providers (default: `AzureMocks`, where nothing exists yet).
     """
     pulumi_settings.reset_options()
     pulumi.runtime.set_all_config(
         {k: v if isinstance(v, str) else json.dumps(v) for k, v in (config or {}).items()},
         secret_keys or [],
     )
-    monitor = RecordingMonitor(AzureMocks())
-    pulumi.runtime.set_mocks(
-        AzureMocks(), project=project, stack=stack, preview=False, monitor=monitor
-    )
+    mocks = mocks or AzureMocks()
+    monitor = RecordingMonitor(mocks)
+    pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     _sync_await(_run(program))
     return monitor.recording
 

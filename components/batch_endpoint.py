@@ -3,10 +3,11 @@
 Batch endpoints take Microsoft Entra tokens only and send every invocation to
 `defaults.deployment_name`, which, like online traffic, may only name a
 deployment that exists. The endpoint is created without defaults and ignores
-later changes to them; the default deployment is carried as an output for the
-same seam as online traffic (see endpoint_traffic.py). NOT DONE YET: writing the
-default to Azure after the deployments exist; until then Azure makes the first
-deployment created the default, which is the spec's when it has one deployment.
+later changes to them; the default deployment is carried as an output. NOT DONE
+YET: writing the default to Azure after the deployments exist, as online traffic
+now is (endpoint_traffic.py and traffic_provider.py show the way); until then
+Azure makes the first deployment created the default, which is the spec's when
+it has one deployment.
 """
 
 from __future__ import annotations

@@ -1,27 +1,34 @@
-"""The seam where an online endpoint's live and mirrored traffic is applied.
+"""An online endpoint's live and mirrored traffic, applied after every deployment
+it names exists.
 
 Azure ML refuses `traffic` that names a deployment which does not exist yet, and
 deployments are children of the endpoint, so traffic cannot travel with the
-endpoint's creation (Azure ML "safe rollout" doc). The endpoint is therefore
-created without traffic and ignores later changes to it, so that no update of
-another endpoint property ever resets live traffic; the split is this
-component's job, after every deployment it names exists.
+endpoint's creation (Azure ML "safe rollout" doc). This component owns the
+split instead: one dynamic resource (`traffic_provider.EndpointTrafficProvider`)
+that depends on every deployment of the endpoint, so the engine
 
-NOT DONE YET: this component records the desired split and orders itself after
-every deployment, but does not write it to Azure. Writing it (a dynamic resource
-that reads the endpoint and PATCHes `traffic` and `mirrorTraffic`, moving traffic
-away before a deployment is deleted and to zero before destroy) is the issue
-"Traffic that never drops". Until then, set traffic once with
-`az ml online-endpoint update --traffic` after the first `pulumi up`.
+- creates it after the endpoint and all its deployments: the first `pulumi up`
+  creates the endpoint, its deployments and the split in one run;
+- updates it in place when `traffic` or `mirror_traffic` changes in the config,
+  after any deployment added or changed in the same run;
+- updates it before it deletes a deployment removed from the config (deletes
+  run after every create and update), so traffic moves off a deployment first;
+- deletes it (traffic and mirror to zero) before any deployment on `destroy`.
+
+How the endpoint itself never resets the split is explained in
+`online_endpoint.py` (it sends the live split, read at program time).
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Any, Literal
 
 import pulumi
+import pulumi.dynamic
 
+from .traffic_provider import EndpointTrafficProvider
 from .workspace_ref import WorkspaceRef
 
 
@@ -29,10 +36,31 @@ from .workspace_ref import WorkspaceRef
 class EndpointTrafficArgs:
     endpoint_name: pulumi.Input[str]
     workspace: WorkspaceRef
+    endpoint_kind: Literal["managed", "kubernetes"]
     traffic: Mapping[str, int]
+    """Validated by the spec: names deployments of the endpoint, sums to 0 or 100."""
     mirror_traffic: Mapping[str, int]
+    deployment_names: Sequence[str]
     deployments: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """Every deployment of the endpoint: the split is applied only after all exist."""
+
+
+class EndpointTrafficSplit(pulumi.dynamic.Resource):
+    """The dynamic resource; its outputs are what Azure held after the write."""
+
+    applied: pulumi.Output[bool]
+    live_traffic: pulumi.Output[dict[str, int]]
+    live_mirror_traffic: pulumi.Output[dict[str, int]]
+
+    def __init__(
+        self, name: str, props: Mapping[str, Any], opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__(
+            EndpointTrafficProvider(),
+            name,
+            {**props, "applied": None, "liveTraffic": None, "liveMirrorTraffic": None},
+            opts,
+        )
 
 
 class EndpointTraffic(pulumi.ComponentResource):
@@ -41,18 +69,28 @@ class EndpointTraffic(pulumi.ComponentResource):
     mirror_traffic: pulumi.Output[dict[str, int]]
     """Desired mirrored traffic (validated: one deployment, at most 50%, none with live traffic)."""
     applied: pulumi.Output[bool]
-    """False until the traffic work lands: nothing has been written to Azure."""
+    """True once Azure holds the split: the provider reads it back after writing it.
+    False in an offline plan, where nothing is written."""
 
     def __init__(
         self, name: str, args: EndpointTrafficArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        opts = pulumi.ResourceOptions.merge(
-            opts, pulumi.ResourceOptions(depends_on=list(args.deployments))
-        )
         super().__init__("amlkit:index:EndpointTraffic", name, None, opts)
+        split = EndpointTrafficSplit(
+            f"{name}-split",
+            {
+                "workspaceId": args.workspace.workspace_id,
+                "endpointName": args.endpoint_name,
+                "endpointKind": args.endpoint_kind,
+                "deployments": list(args.deployment_names),
+                "traffic": dict(args.traffic),
+                "mirrorTraffic": dict(args.mirror_traffic),
+            },
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(args.deployments)),
+        )
         self.traffic = pulumi.Output.from_input(dict(args.traffic))
         self.mirror_traffic = pulumi.Output.from_input(dict(args.mirror_traffic))
-        self.applied = pulumi.Output.from_input(False)
+        self.applied = split.applied.apply(lambda a: a is True)
         self.register_outputs(
             {
                 "traffic": self.traffic,

@@ -51,7 +51,7 @@ class OnlineDeployment(pulumi.ComponentResource):
     deployment_id: pulumi.Output[str]
     deployment_name: pulumi.Output[str]
     deployment: ml.OnlineDeployment
-    """The Azure resource, for the traffic seam to depend on (not an output)."""
+    """The Azure resource, for the endpoint's traffic resource to depend on (not an output)."""
 
     def __init__(
         self, name: str, args: OnlineDeploymentArgs, opts: pulumi.ResourceOptions | None = None

@@ -9,6 +9,7 @@ traffic, never on Kubernetes (Azure ML "safe rollout" doc).
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
@@ -73,8 +74,7 @@ class OnlineEndpointSpec(Spec):
             raise ValueError(f"deployments: names {duplicates} appear more than once")
         for deployment in self.deployments:
             self._check_deployment(deployment)
-        self._check_traffic(set(names))
-        self._check_mirror(set(names))
+        check_traffic(self.traffic, self.mirror_traffic, names, self.kind)
         return self
 
     def _check_deployment(self, deployment: OnlineDeploymentSpec) -> None:
@@ -96,37 +96,49 @@ class OnlineEndpointSpec(Spec):
                 f"{limit} for {self.kind} deployments"
             )
 
-    def _check_traffic(self, names: set[str]) -> None:
-        unknown = sorted(set(self.traffic) - names)
-        if unknown:
-            raise ValueError(
-                f"traffic names {unknown}, which are not deployments of this endpoint "
-                f"(deployments: {sorted(names) or 'none'})"
-            )
-        total = sum(self.traffic.values())
-        if total not in (0, 100):
-            raise ValueError(f"traffic sums to {total}; Azure takes 0 or 100")
 
-    def _check_mirror(self, names: set[str]) -> None:
-        if not self.mirror_traffic:
-            return
-        if self.kind == "kubernetes":
-            raise ValueError("mirror_traffic: Kubernetes endpoints do not support mirroring")
-        if len(self.mirror_traffic) > 1:
-            raise ValueError(
-                f"mirror_traffic names {sorted(self.mirror_traffic)}; Azure mirrors to one "
-                "deployment at most"
-            )
-        ((target, percent),) = self.mirror_traffic.items()
-        if target not in names:
-            raise ValueError(f"mirror_traffic names {target!r}, which is not a deployment")
-        if percent > MAX_MIRROR_PERCENT:
-            raise ValueError(
-                f"mirror_traffic[{target!r}] is {percent}; Azure mirrors at most "
-                f"{MAX_MIRROR_PERCENT}%"
-            )
-        if self.traffic.get(target, 0) > 0:
-            raise ValueError(
-                f"mirror_traffic[{target!r}]: {target!r} has live traffic "
-                f"({self.traffic[target]}%); a deployment gets live or mirrored traffic, not both"
-            )
+def check_traffic(
+    traffic: Mapping[str, float],
+    mirror_traffic: Mapping[str, float],
+    deployments: Iterable[str],
+    kind: Literal["managed", "kubernetes"],
+) -> None:
+    """Azure's rules for an endpoint's split; raises ValueError with the first one broken.
+
+    Shared by the spec (config time) and the traffic provider's `check` (before
+    anything is sent to Azure)."""
+    names = set(deployments)
+    unknown = sorted(set(traffic) - names)
+    if unknown:
+        raise ValueError(
+            f"traffic names {unknown}, which are not deployments of this endpoint "
+            f"(deployments: {sorted(names) or 'none'})"
+        )
+    total = sum(traffic.values())
+    if total not in (0, 100):
+        raise ValueError(f"traffic sums to {_number(total)}; Azure takes 0 or 100")
+    if not mirror_traffic:
+        return
+    if kind == "kubernetes":
+        raise ValueError("mirror_traffic: Kubernetes endpoints do not support mirroring")
+    if len(mirror_traffic) > 1:
+        raise ValueError(
+            f"mirror_traffic names {sorted(mirror_traffic)}; Azure mirrors to one deployment at most"
+        )
+    ((target, percent),) = mirror_traffic.items()
+    if target not in names:
+        raise ValueError(f"mirror_traffic names {target!r}, which is not a deployment")
+    if not 0 <= percent <= MAX_MIRROR_PERCENT:
+        raise ValueError(
+            f"mirror_traffic[{target!r}] is {_number(percent)}; Azure mirrors at most "
+            f"{MAX_MIRROR_PERCENT}%"
+        )
+    if traffic.get(target, 0) > 0:
+        raise ValueError(
+            f"mirror_traffic[{target!r}]: {target!r} has live traffic "
+            f"({_number(traffic[target])}%); a deployment gets live or mirrored traffic, not both"
+        )
+
+
+def _number(value: float) -> int | float:
+    return int(value) if float(value).is_integer() else value

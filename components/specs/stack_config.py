@@ -202,7 +202,7 @@ def _expand_entry(
     if not isinstance(item, dict) or "file" not in item:
         return item
     ref = item["file"]
-    if not isinstance(ref, str):
+    if not isinstance(ref, str) or "\x00" in ref:
         problems.append(
             Problem(display_path(stack_config), _loc_text(loc) + ".file", "must be a path")
         )

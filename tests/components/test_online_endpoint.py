@@ -1,19 +1,21 @@
-"""Online endpoints, their deployments, autoscale and the traffic seam."""
+"""Online endpoints, their deployments, autoscale and their traffic resource."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
 
+import pulumi
 import pytest
 
-from amlkit.mock_runtime import Recording
+from amlkit.mock_runtime import AzureMocks, Recording, run_program
 from components.asset_catalog import AssetCatalog, AssetCatalogArgs
 from components.online_deployment import runtime_variables
-from components.online_endpoint import TRAFFIC_FIELDS, OnlineEndpoint, OnlineEndpointArgs
+from components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
 from components.specs import OnlineDeploymentSpec, OnlineEndpointSpec, StackEnvironment
 from components.specs.identity import ROLE_DEFINITION_IDS
 from components.workspace_ref import RoleScopes, WorkspaceRef
+from tests.components.conftest import WORKSPACE_ID
 
 ML = "azure-native:machinelearningservices"
 IDENTITY_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-ep"
@@ -111,15 +113,13 @@ def test_auth_modes(
     assert rec.one(f"{ML}:OnlineEndpoint").inputs["properties"]["authMode"] == arm
 
 
-def test_endpoint_is_created_without_traffic_and_ignores_it(blue_green: Recording) -> None:
+def test_new_endpoint_is_created_without_traffic(blue_green: Recording) -> None:
+    # Offline nothing exists: the live split read at program time is empty, so
+    # the endpoint's body carries none (its deployments do not exist yet).
     endpoint = blue_green.one(f"{ML}:OnlineEndpoint")
     assert "traffic" not in endpoint.inputs["properties"]
     assert "mirrorTraffic" not in endpoint.inputs["properties"]
-    assert (
-        endpoint.ignore_changes
-        == TRAFFIC_FIELDS
-        == ["properties.traffic", "properties.mirrorTraffic"]
-    )
+    assert endpoint.ignore_changes == []  # the engine would send the old, empty, split
     assert endpoint.inputs["kind"] == "Managed"
     assert endpoint.inputs["endpointName"] == "score"
     assert endpoint.inputs["identity"] == {"type": "SystemAssigned"}
@@ -221,10 +221,53 @@ def test_autoscale_targets_the_deployment(blue_green: Recording) -> None:
     assert len(blue_green.of_type("azure-native:monitor:AutoscaleSetting")) == 1  # green has none
 
 
-def test_traffic_seam_waits_for_every_deployment(blue_green: Recording) -> None:
-    seam = blue_green.one("amlkit:index:EndpointTraffic")
+def test_traffic_resource_waits_for_every_deployment(blue_green: Recording) -> None:
+    split = blue_green.one("pulumi-python:dynamic:Resource")
     deployments = {d.urn for d in blue_green.of_type(f"{ML}:OnlineDeployment")}
-    assert len(deployments) == 2 and deployments <= set(seam.depends_on)
+    assert len(deployments) == 2 and deployments <= set(split.depends_on)
+    assert split.parent == blue_green.one("amlkit:index:EndpointTraffic").urn
+    inputs = {k: v for k, v in split.inputs.items() if k != "__provider"}
+    assert inputs == {
+        "workspaceId": WORKSPACE_ID,
+        "endpointName": "score",
+        "endpointKind": "managed",
+        "deployments": ["blue", "green"],
+        "traffic": {"blue": 90, "green": 10},
+        "mirrorTraffic": {},
+    }  # outputs declared as None (applied, liveTraffic...) are not sent
+
+
+def test_nothing_is_applied_offline(
+    render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef, role_scopes: RoleScopes
+) -> None:
+    spec = OnlineEndpointSpec.model_validate(
+        {"name": "score", "traffic": {"blue": 100}, "deployments": [_deployment("blue")]}
+    )
+
+    def program() -> None:
+        assets = AssetCatalog(
+            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+        )
+        endpoint = OnlineEndpoint(
+            "online-ep",
+            OnlineEndpointArgs(
+                spec=spec,
+                environment=environment,
+                workspace=workspace_ref,
+                role_scopes=role_scopes,
+                identities={},
+                assets=assets,
+            ),
+        )
+        pulumi.export("traffic", endpoint.traffic)
+
+    rec: Recording = render(program)
+    # The mock engine never calls the provider: nothing was written, and it says so.
+    assert rec.outputs["traffic"] == {
+        "traffic": {"blue": 100},
+        "mirror_traffic": {},
+        "applied": False,
+    }
 
 
 def test_user_assigned_identity_gets_no_extra_roles(
@@ -333,3 +376,88 @@ def test_inline_model_and_code_are_uploaded_once(
         "azureml://subscriptions/00000000-0000-0000-0000-000000000000/resourcegroups/rg-amlkit-test"
         "/workspaces/mlw-amlkit-test/datastores/amlkit_assets/paths/LocalUpload/"
     )
+
+
+class _LiveEndpoint(AzureMocks):
+    """azure-native's getOnlineEndpoint answering for an endpoint that exists, or failing."""
+
+    def __init__(self, answer: dict[str, Any] | None, failure: str | None = None) -> None:
+        self.answer, self.failure = answer, failure
+        self.asked: list[dict[str, Any]] = []
+
+    def call(
+        self, args: pulumi.runtime.MockCallArgs
+    ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
+        if args.token == "azure-native:machinelearningservices:getOnlineEndpoint":
+            self.asked.append(dict(args.args))
+            if self.failure:
+                return {}, [("endpointName", self.failure)]
+            return dict(self.answer or {}), []
+        return super().call(args)
+
+
+def _render_with(
+    mocks: AzureMocks,
+    environment: StackEnvironment,
+    workspace_ref: WorkspaceRef,
+    role_scopes: RoleScopes,
+) -> Recording:
+    spec = OnlineEndpointSpec.model_validate(
+        {
+            "name": "score",
+            "tags": {"team": "fraud"},
+            "traffic": {"blue": 50, "green": 50},
+            "deployments": [_deployment("blue"), _deployment("green")],
+        }
+    )
+
+    def program() -> None:
+        assets = AssetCatalog(
+            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+        )
+        OnlineEndpoint(
+            "online-ep",
+            OnlineEndpointArgs(
+                spec=spec,
+                environment=environment,
+                workspace=workspace_ref,
+                role_scopes=role_scopes,
+                identities={},
+                assets=assets,
+            ),
+        )
+
+    return run_program(program, project="amlkit", stack="test", mocks=mocks)
+
+
+def test_an_existing_endpoint_is_sent_with_the_split_azure_holds(
+    environment: StackEnvironment, workspace_ref: WorkspaceRef, role_scopes: RoleScopes
+) -> None:
+    live = {
+        "properties": {
+            "authMode": "Key",
+            "traffic": {"blue": 90, "green": 10},
+            "mirrorTraffic": {"green": 0},
+        }
+    }
+    mocks = _LiveEndpoint(live)
+    rec = _render_with(mocks, environment, workspace_ref, role_scopes)
+    props = rec.one(f"{ML}:OnlineEndpoint").inputs["properties"]
+    # Not the config's 50/50: that is the traffic resource's to write, after the deployments.
+    assert (props["traffic"], props["mirrorTraffic"]) == ({"blue": 90, "green": 10}, {"green": 0})
+    assert mocks.asked == [
+        {
+            "endpointName": "score",
+            "resourceGroupName": "rg-amlkit-test",
+            "workspaceName": "mlw-amlkit-test",
+        }
+    ]
+
+
+def test_a_failed_read_of_live_traffic_stops_the_program(
+    environment: StackEnvironment, workspace_ref: WorkspaceRef, role_scopes: RoleScopes
+) -> None:
+    """Only "not found" means "no traffic yet"; anything else must not send an empty split."""
+    mocks = _LiveEndpoint(None, "RESPONSE 403: 403 Forbidden ERROR CODE: AuthorizationFailed")
+    with pytest.raises(Exception, match="AuthorizationFailed"):
+        _render_with(mocks, environment, workspace_ref, role_scopes)

@@ -157,12 +157,19 @@ def test_dev_cluster_is_low_priority_from_zero(plans: dict[str, dict[str, Any]])
     assert props["scaleSettings"]["minNodeCount"] == 0
 
 
-def test_staging_carries_the_mirror_to_the_traffic_seam(plans: dict[str, dict[str, Any]]) -> None:
+def test_staging_carries_the_mirror_to_the_traffic_resource(
+    plans: dict[str, dict[str, Any]],
+) -> None:
     endpoint = _one(plans["staging"], f"{ML}:OnlineEndpoint")
     assert "traffic" not in endpoint["inputs"]["properties"], "traffic is never sent at creation"
-    assert plans["staging"]["outputs"]["online_traffic"]["amlkit-staging-score"][
-        "mirror_traffic"
-    ] == {"green": 20}
+    split = _one(plans["staging"], "pulumi-python:dynamic:Resource")["inputs"]
+    assert (split["traffic"], split["mirrorTraffic"]) == ({"blue": 100, "green": 0}, {"green": 20})
+    assert "__provider" not in split
+    assert plans["staging"]["outputs"]["online_traffic"]["amlkit-staging-score"] == {
+        "traffic": {"blue": 100, "green": 0},
+        "mirror_traffic": {"green": 20},
+        "applied": False,  # offline: nothing written
+    }
 
 
 @pytest.mark.parametrize("stack", STACKS)

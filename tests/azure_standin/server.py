@@ -1,0 +1,228 @@
+"""A stand-in for Azure Resource Manager's online endpoint and deployment routes,
+served over TLS on 127.0.0.1 (Starlette on uvicorn, in a thread).
+
+Served, with API version 2025-12-01 only and a bearer token required:
+- PUT, GET, PATCH, DELETE `.../workspaces/{ws}/onlineEndpoints/{name}`
+- PUT, GET, PATCH, DELETE `.../onlineEndpoints/{name}/deployments/{name}`
+- GET `.../locations/{loc}/mfeOperationsStatus/{id}` (the `Azure-AsyncOperation`
+  header of every write) and `.../mfeOperationResults/{id}` (the `Location`
+  header of DELETE and PATCH), as Azure ML names them.
+
+Writes answer 200/201 (PUT) or 202 (PATCH, DELETE) with provisioningState
+Creating/Updating/Deleting; the operation reports InProgress, then Succeeded,
+and only then does the write take effect. Refusals carry ARM's error body
+`{"error": {"code", "message"}}`. The rules are in `state.py`.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import socket
+import threading
+from collections.abc import Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import uvicorn
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+
+from .state import ArmRefusal, MLState, Operation
+from .tls import self_signed
+
+API_VERSION = "2025-12-01"
+TOKEN = "standin-token"
+LOCATION = "westeurope"
+
+_WORKSPACE = (
+    r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
+    r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
+)
+_ENDPOINT = re.compile(_WORKSPACE + r"/onlineEndpoints/(?P<ep>[^/]+)$", re.IGNORECASE)
+_DEPLOYMENT = re.compile(
+    _WORKSPACE + r"/onlineEndpoints/(?P<ep>[^/]+)/deployments/(?P<dep>[^/]+)$", re.IGNORECASE
+)
+_OPERATION = re.compile(
+    r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices/locations/"
+    r"(?P<loc>[^/]+)/(?P<kind>mfeOperationsStatus|mfeOperationResults)/(?P<op>[^/]+)$",
+    re.IGNORECASE,
+)
+
+
+def build_app(state: MLState) -> Starlette:
+    async def handle(request: Request) -> Response:
+        path = request.url.path
+        with state.lock:
+            state.requests.append(f"{request.method} {path}")
+        if request.headers.get("authorization") != f"Bearer {TOKEN}":
+            return _error(
+                ArmRefusal(
+                    401,
+                    "AuthenticationFailed",
+                    "Authentication failed: bearer token missing or invalid.",
+                )
+            )
+        if request.query_params.get("api-version") != API_VERSION:
+            return _error(
+                ArmRefusal(
+                    400,
+                    "InvalidApiVersionParameter",
+                    f"The api-version '{request.query_params.get('api-version')}' is not served "
+                    f"here; use {API_VERSION}.",
+                )
+            )
+        body: dict[str, Any] = {}
+        if request.method in ("PUT", "PATCH"):
+            try:
+                parsed = json.loads(await request.body())
+            except json.JSONDecodeError:
+                return _error(ArmRefusal(400, "InvalidRequestContent", "The body is not JSON."))
+            if not isinstance(parsed, dict):
+                return _error(
+                    ArmRefusal(400, "InvalidRequestContent", "The body is not an object.")
+                )
+            body = parsed
+        try:
+            with state.lock:
+                return _route(state, request, path, body)
+        except ArmRefusal as refusal:
+            return _error(refusal)
+
+    return Starlette(
+        routes=[Route("/{path:path}", handle, methods=["GET", "PUT", "PATCH", "DELETE"])]
+    )
+
+
+def _route(state: MLState, request: Request, path: str, body: dict[str, Any]) -> Response:
+    base = f"{request.url.scheme}://{request.url.netloc}"
+    method = request.method
+    if match := _OPERATION.match(path):
+        operation = state.poll(match["op"])
+        if match["kind"].lower() == "mfeoperationresults":
+            if operation.status == "InProgress":
+                return Response(
+                    status_code=202, headers=_poll_headers(base, match["sub"], operation)
+                )
+            return Response(status_code=200)
+        return JSONResponse(
+            {"id": path, "name": operation.id, "status": operation.status},
+            headers={"x-ms-retry-after-ms": "5"} if operation.status == "InProgress" else {},
+        )
+    if match := _DEPLOYMENT.match(path):
+        key = _key(match)
+        name = match["dep"]
+        if method == "GET":
+            return _resource(path, state.get_deployment(key, name))
+        if method == "PUT":
+            status, operation = state.put_deployment(key, name, body)
+            return _accepted(
+                base, match["sub"], path, state.get_deployment(key, name), status, operation
+            )
+        if method == "PATCH":
+            operation = state.patch_deployment(key, name, body)
+            return _accepted(base, match["sub"], path, None, 202, operation)
+        operation = state.delete_deployment(key, name)
+        return _accepted(base, match["sub"], path, None, 202, operation)
+    if match := _ENDPOINT.match(path):
+        key = _key(match)
+        if method == "GET":
+            return _resource(path, state.get_endpoint(key))
+        if method == "PUT":
+            status, operation = state.put_endpoint(key, match["ep"], body)
+            return _accepted(base, match["sub"], path, state.get_endpoint(key), status, operation)
+        if method == "PATCH":
+            operation = state.patch_endpoint(key, body)
+            return _accepted(base, match["sub"], path, None, 202, operation)
+        operation = state.delete_endpoint(key)
+        return _accepted(base, match["sub"], path, None, 202, operation)
+    raise ArmRefusal(404, "NoRegisteredProviderFound", f"No route for {method} {path} here.")
+
+
+def _key(match: re.Match[str]) -> str:
+    return (
+        f"/subscriptions/{match['sub']}/resourcegroups/{match['rg']}/providers/"
+        f"microsoft.machinelearningservices/workspaces/{match['ws']}/onlineendpoints/{match['ep']}"
+    ).lower()
+
+
+def _resource(path: str, body: dict[str, Any]) -> Response:
+    return JSONResponse({**body, "id": path})
+
+
+def _poll_headers(base: str, subscription: str, operation: Operation) -> dict[str, str]:
+    root = f"{base}/subscriptions/{subscription}/providers/Microsoft.MachineLearningServices/locations/{LOCATION}"
+    query = f"?api-version={API_VERSION}"
+    return {
+        "Azure-AsyncOperation": f"{root}/mfeOperationsStatus/{operation.id}{query}",
+        "Location": f"{root}/mfeOperationResults/{operation.id}{query}",
+        "x-ms-retry-after-ms": "5",
+    }
+
+
+def _accepted(
+    base: str,
+    subscription: str,
+    path: str,
+    body: dict[str, Any] | None,
+    status: int,
+    operation: Operation,
+) -> Response:
+    headers = _poll_headers(base, subscription, operation)
+    if status != 202:
+        headers.pop("Location")  # a PUT's final state is the resource itself
+    if body is None:
+        return Response(status_code=status, headers=headers)
+    return JSONResponse({**body, "id": path}, status_code=status, headers=headers)
+
+
+def _error(refusal: ArmRefusal) -> Response:
+    return JSONResponse(
+        {"error": {"code": refusal.code, "message": refusal.message}}, status_code=refusal.status
+    )
+
+
+@dataclass
+class Standin:
+    """A running stand-in: its base URL, the CA file that trusts it, and its state."""
+
+    base_url: str
+    ca_file: Path
+    state: MLState
+
+
+@contextmanager
+def serve(directory: Path) -> Iterator[Standin]:
+    """Serve a fresh stand-in until the block ends."""
+    cert, key = self_signed(directory)
+    state = MLState()
+    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    sock.bind(("127.0.0.1", 0))
+    port = sock.getsockname()[1]
+    config = uvicorn.Config(
+        build_app(state),
+        log_level="warning",
+        lifespan="off",
+        loop="asyncio",
+        http="h11",
+        ssl_certfile=str(cert),
+        ssl_keyfile=str(key),
+    )
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
+    thread.start()
+    try:
+        while not server.started:
+            if not thread.is_alive():
+                raise RuntimeError("the Azure stand-in did not start")
+            threading.Event().wait(0.01)
+        yield Standin(f"https://127.0.0.1:{port}", cert, state)
+    finally:
+        server.should_exit = server.force_exit = True  # do not wait on keep-alive clients
+        thread.join(timeout=10)
+        sock.close()
