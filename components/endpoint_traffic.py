@@ -49,7 +49,13 @@ class EndpointTraffic(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=list(args.deployments))
         )
-        super().__init__("amlkit:index:EndpointTraffic", name, None, opts)
+        # The split as inputs, so that policies (aml-endpoint-traffic) see it.
+        props = {
+            "endpointName": args.endpoint_name,
+            "traffic": dict(args.traffic),
+            "mirrorTraffic": dict(args.mirror_traffic),
+        }
+        super().__init__("amlkit:index:EndpointTraffic", name, props, opts)
         self.traffic = pulumi.Output.from_input(dict(args.traffic))
         self.mirror_traffic = pulumi.Output.from_input(dict(args.mirror_traffic))
         self.applied = pulumi.Output.from_input(False)
