@@ -41,6 +41,7 @@ def stateful_protected(args: ResourceValidationArgs) -> Iterator[str]:
 
 
 _GLOBAL = {"global"}
+REQUIRED_TAGS = ["owner", "environment", "cost-center"]
 
 
 @resource_rule(
@@ -67,7 +68,7 @@ _GLOBAL = {"global"}
         "requiredTags": {
             "type": "array",
             "items": {"type": "string"},
-            "default": ["owner", "environment", "cost-center"],
+            "default": REQUIRED_TAGS,
         },
         "requireUserAssignedWorkspaceIdentity": {"type": "boolean", "default": True},
         "requireCustomerManagedKey": {"type": "boolean", "default": False},
@@ -80,7 +81,7 @@ def governance(args: ResourceValidationArgs) -> Iterator[str]:
     if isinstance(location, str) and allowed and location.lower() not in {*allowed, *_GLOBAL}:
         yield f"location {location!r} is not allowed (allowed: {', '.join(allowed)})"
     tags = get(props, "tags") or {}
-    missing = [t for t in setting(args, "requiredTags", []) if t not in tags]
+    missing = [t for t in setting(args, "requiredTags", REQUIRED_TAGS) if t not in tags]
     if missing:
         yield f"tags {', '.join(missing)} are missing"
     if args.resource_type != WORKSPACE:
