@@ -389,8 +389,9 @@ _CREDENTIAL = re.compile(
     r"access_key|accountkey|account_key|privatekey|private_key|(^|[_:.-])key$)",
     re.IGNORECASE,
 )
+_CAMEL_KEY = re.compile(r"[a-z0-9]Key$")  # primaryKey, storageAccountKey (case-sensitive)
 _NOT_CREDENTIAL = re.compile(
-    r"(auth_mode|authmode|ssh_key_value|public_key|key_vault|token_auth)", re.IGNORECASE
+    r"(auth_?mode|ssh_?key_?value|public_?key|key_?vault|token_?auth)", re.IGNORECASE
 )
 _SECRET_TEXT = "[secret]"
 STACK_OUTPUTS = "amlkit:plan:StackOutputs"
@@ -406,7 +407,8 @@ def _plaintext_credentials(value: Any, path: str) -> Iterator[str]:
             yield from _plaintext_credentials(v, f"{path}[{i}]")
     elif isinstance(value, str) and value and value != _SECRET_TEXT:
         leaf = re.split(r"[.\[]", path)[-1].rstrip("]")
-        if _CREDENTIAL.search(leaf) and not _NOT_CREDENTIAL.search(leaf):
+        named = _CREDENTIAL.search(leaf) or _CAMEL_KEY.search(leaf)
+        if named and not _NOT_CREDENTIAL.search(leaf):
             yield path
 
 

@@ -30,7 +30,9 @@ from ..conftest import ROOT
 from .conftest import UNKNOWN, problems, resource_args
 
 TAGS = {"owner": "ml-platform", "environment": "prod", "cost-center": "ml"}
-WS_ID = "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/mlw"
+WS_ID = (
+    "/subscriptions/s/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/mlw"
+)
 DIGEST = "sha256:" + "ab" * 32
 
 WORKSPACE_OK = {
@@ -354,7 +356,9 @@ CASES = [
         "aml-model-source",
         ONLINE_DEPLOYMENT,
         DEPLOYMENT_OK,
-        changed(DEPLOYMENT_OK, "properties.model", "azureml://registries/someone/models/m/versions/1"),
+        changed(
+            DEPLOYMENT_OK, "properties.model", "azureml://registries/someone/models/m/versions/1"
+        ),
         "comes from registry 'someone'",
         changed(DEPLOYMENT_OK, "properties.model", DROP),
         None,  # no model asset: the image carries it (image-pinned-by-digest covers that)
@@ -491,14 +495,18 @@ def test_pod_security_and_dockerfile() -> None:
 
 def test_dockerfile_as_root_without_healthcheck(tmp_path: Any) -> None:
     dockerfile = tmp_path / "Dockerfile"
-    dockerfile.write_text("FROM python:3.11-slim\nUSER app\nUSER root\nCMD [\"x\"]\n")
+    dockerfile.write_text('FROM python:3.11-slim\nUSER app\nUSER root\nCMD ["x"]\n')
     rule = BY_NAME["kubernetes-deployment-hardened"]
-    found = problems(rule, resource_args(DOCKER_IMAGE, {"dockerfile": {"location": str(dockerfile)}}))
+    found = problems(
+        rule, resource_args(DOCKER_IMAGE, {"dockerfile": {"location": str(dockerfile)}})
+    )
     assert found == [
         f"{dockerfile}: the final USER is 'root' (root)",
         f"{dockerfile}: no HEALTHCHECK instruction",
     ]
-    gone = problems(rule, resource_args(DOCKER_IMAGE, {"dockerfile": {"location": "nowhere/Dockerfile"}}))
+    gone = problems(
+        rule, resource_args(DOCKER_IMAGE, {"dockerfile": {"location": "nowhere/Dockerfile"}})
+    )
     assert gone == ["cannot decide: Dockerfile 'nowhere/Dockerfile' is not readable from here"]
 
 
