@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from rich.console import Group
 from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
@@ -104,21 +105,20 @@ def type_table(document: dict[str, Any]) -> Table:
 _LEVEL_STYLE = {"mandatory": "bold red", "advisory": "yellow"}
 
 
-def policy_table(report: PolicyReport) -> Table:
-    """Violations grouped by resource: level, rule, what is wrong, how to fix it."""
-    failed = report.failed
+def policy_table(report: PolicyReport) -> Group:
+    """A summary line, then violations grouped by resource: level, rule, what is
+    wrong and how to fix it."""
     mandatory = sum(v.level == "mandatory" for v in report.violations)
-    title = (
-        f"Policy ({report.config or 'default levels'}): "
-        f"{'[bold red]FAILED[/]' if failed else '[green]passed[/]'}, "
+    summary = (
+        f"[bold]Policy[/] ({escape(report.config or 'default levels')}): "
+        f"{'[bold red]FAILED[/]' if report.failed else '[green]passed[/]'}, "
         f"{mandatory} mandatory and {len(report.violations) - mandatory} advisory violations"
     )
-    caption = (
-        "not applicable: " + ", ".join(sorted(report.not_applicable))
-        if report.not_applicable
-        else None
-    )
-    table = Table(title=title, caption=caption)
+    if report.not_applicable:
+        summary += "; not applicable: " + ", ".join(sorted(report.not_applicable))
+    if not report.violations:
+        return Group(summary)
+    table = Table()
     table.add_column("resource", overflow="fold", ratio=2)
     table.add_column("level", ratio=1)
     table.add_column("rule", overflow="fold", ratio=2)
@@ -136,4 +136,4 @@ def policy_table(report: PolicyReport) -> Table:
                 f"{escape(v.message)}\n[dim]fix: {escape(v.fix)}[/]",
                 end_section=index == len(violations) - 1,
             )
-    return table
+    return Group(summary, table)
