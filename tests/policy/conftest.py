@@ -62,12 +62,13 @@ def policy_resource(
 def problems(rule: ResourceRule | StackRule, target: Any) -> list[str]:
     """The rule's problems, as messages; also checks that `validate` (what the engine
     calls) reports the same ones, each with the rule's fix."""
-    if isinstance(rule, ResourceRule):
-        found = [p.message for p in rule.problems(target)]
-    else:
-        found = [p.message for p in rule.problems(target)]
+    found = [p.message for p in rule.problems(target)]
     reported: list[str] = []
-    rule.validate(target, lambda message, urn=None: reported.append(message))
+
+    def report(message: str, urn: str | None = None) -> None:
+        reported.append(message)
+
+    rule.validate(target, report)
     assert reported == [f"{m}. Fix: {rule.fix}" for m in found]
     return found
 

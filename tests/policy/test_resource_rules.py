@@ -35,7 +35,7 @@ WS_ID = (
 )
 DIGEST = "sha256:" + "ab" * 32
 
-WORKSPACE_OK = {
+WORKSPACE_OK: dict[str, Any] = {
     "workspaceName": "mlw-amlkit-prod",
     "location": "westeurope",
     "tags": TAGS,
@@ -45,7 +45,7 @@ WORKSPACE_OK = {
     "identity": {"type": "UserAssigned", "userAssignedIdentities": ["/id/ws"]},
     "primaryUserAssignedIdentity": "/id/ws",
 }
-REGISTRY_OK = {
+REGISTRY_OK: dict[str, Any] = {
     "registryName": "cramlkit",
     "location": "westeurope",
     "tags": TAGS,
@@ -54,7 +54,7 @@ REGISTRY_OK = {
     "anonymousPullEnabled": False,
     "publicNetworkAccess": "Disabled",
 }
-VAULT_OK = {
+VAULT_OK: dict[str, Any] = {
     "vaultName": "kv",
     "properties": {
         "enableSoftDelete": True,
@@ -62,14 +62,14 @@ VAULT_OK = {
         "enableRbacAuthorization": True,
     },
 }
-STORAGE_OK = {
+STORAGE_OK: dict[str, Any] = {
     "accountName": "st",
     "allowBlobPublicAccess": False,
     "allowSharedKeyAccess": False,
     "minimumTlsVersion": "TLS1_2",
     "enableHttpsTrafficOnly": True,
 }
-COMPUTE_OK = {
+COMPUTE_OK: dict[str, Any] = {
     "computeName": "cpu-cluster",
     "location": "westeurope",
     "tags": TAGS,
@@ -87,14 +87,14 @@ COMPUTE_OK = {
         },
     },
 }
-ENDPOINT_OK = {
+ENDPOINT_OK: dict[str, Any] = {
     "endpointName": "amlkit-prod-score",
     "kind": "Managed",
     "location": "westeurope",
     "tags": TAGS,
     "properties": {"authMode": "AADToken"},
 }
-DEPLOYMENT_OK = {
+DEPLOYMENT_OK: dict[str, Any] = {
     "deploymentName": "blue",
     "endpointName": "amlkit-prod-score",
     "workspaceName": "mlw",
@@ -112,7 +112,7 @@ DEPLOYMENT_OK = {
         "appInsightsEnabled": True,
     },
 }
-K8S_DEPLOYMENT_OK = {
+K8S_DEPLOYMENT_OK: dict[str, Any] = {
     **DEPLOYMENT_OK,
     "kind": "Kubernetes",
     "properties": {
@@ -124,7 +124,7 @@ K8S_DEPLOYMENT_OK = {
         },
     },
 }
-POD_OK = {
+POD_OK: dict[str, Any] = {
     "spec": {
         "template": {
             "spec": {
@@ -146,7 +146,7 @@ POD_OK = {
         }
     }
 }
-AKS_OK = {
+AKS_OK: dict[str, Any] = {
     "location": "westeurope",
     "tags": TAGS,
     "enableRBAC": True,
@@ -156,9 +156,9 @@ AKS_OK = {
     "addonProfiles": {"azurepolicy": {"enabled": True}},
     "identity": {"type": "SystemAssigned"},
 }
-LOGS_OK = {"retentionInDays": 90, "features": {"disableLocalAuth": True}}
-ENVIRONMENT_OK = {"properties": {"image": f"cramlkit.azurecr.io/amlkit/scoring@{DIGEST}"}}
-DOCKER_OK = {"dockerfile": {"location": str(ROOT / "runtime-image" / "Dockerfile")}}
+LOGS_OK: dict[str, Any] = {"retentionInDays": 90, "features": {"disableLocalAuth": True}}
+ENVIRONMENT_OK: dict[str, Any] = {"properties": {"image": f"cramlkit.azurecr.io/amlkit/scoring@{DIGEST}"}}
+DOCKER_OK: dict[str, Any] = {"dockerfile": {"location": str(ROOT / "runtime-image" / "Dockerfile")}}
 
 
 def changed(base: dict[str, Any], dotted: str, value: Any) -> dict[str, Any]:
@@ -520,6 +520,7 @@ def test_protect_reads_the_option() -> None:
 
 def test_location_not_allowed_and_global_is() -> None:
     rule = BY_NAME["governance-location-tags-identity"]
+    assert isinstance(rule, ResourceRule)
     config = {"allowedLocations": ["westeurope"], "requireUserAssignedWorkspaceIdentity": False}
     far = changed(ENDPOINT_OK, "location", "eastasia")
     assert problems(rule, resource_args(ONLINE_ENDPOINT, far, config=config)) == [
