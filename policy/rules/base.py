@@ -311,5 +311,8 @@ def name_of(props: Any, *keys: str) -> str | None:
     return None
 
 
-def first(items: Iterable[Any]) -> Any:
-    return next(iter(items), None)
+def num(value: Any) -> Any:
+    """A number as people write it: the engine sends every number as a float (3.0)."""
+    if isinstance(value, float) and value.is_integer():
+        return int(value)
+    return value

@@ -14,6 +14,7 @@ from .base import (
     explicit,
     get,
     lower,
+    num,
     resource_rule,
     setting,
 )
@@ -42,14 +43,14 @@ def compute_cost_network(args: ResourceValidationArgs) -> Iterator[str]:
     if kind not in (None, "amlcompute"):
         return  # Kubernetes and attached compute scale outside Azure ML
     scale = f"{inner}.scaleSettings"
-    low = get(args.props, f"{scale}.minNodeCount")
+    low = num(get(args.props, f"{scale}.minNodeCount"))
     if low is None:
         yield f"{scale}.minNodeCount is not set (must be 0)"
     elif low != 0:
         yield f"{scale}.minNodeCount is {low} (must be 0: idle nodes cost money)"
     if get(args.props, f"{scale}.nodeIdleTimeBeforeScaleDown") is None:
         yield f"{scale}.nodeIdleTimeBeforeScaleDown is not set"
-    high = get(args.props, f"{scale}.maxNodeCount")
+    high = num(get(args.props, f"{scale}.maxNodeCount"))
     limit = int(setting(args, "maxNodeCount", 100))
     if high is None:
         yield f"{scale}.maxNodeCount is not set"

@@ -23,6 +23,7 @@ from .base import (
     get,
     is_kubernetes,
     lower,
+    num,
     resource_rule,
     setting,
 )
@@ -133,14 +134,14 @@ def deployment_probes(args: ResourceValidationArgs) -> Iterator[str]:
 def deployment_capacity(args: ResourceValidationArgs) -> Iterator[str]:
     low = int(setting(args, "minInstances", 2))
     high = int(setting(args, "maxInstances", 50))
-    quota = setting(args, "instanceQuota", None)
+    quota = num(setting(args, "instanceQuota", None))
     scale_type = lower(get(args.props, "properties.scaleSettings.scaleType"))
     if scale_type == "targetutilization":
-        capacity = get(args.props, "properties.scaleSettings.minInstances")
+        capacity = num(get(args.props, "properties.scaleSettings.minInstances"))
         where = "properties.scaleSettings.minInstances"
-        ceiling = get(args.props, "properties.scaleSettings.maxInstances")
+        ceiling = num(get(args.props, "properties.scaleSettings.maxInstances"))
     else:
-        capacity = get(args.props, "sku.capacity")
+        capacity = num(get(args.props, "sku.capacity"))
         where = "sku.capacity"
         ceiling = capacity
     if capacity is None:

@@ -12,6 +12,7 @@ from .base import (
     Anchor,
     explicit,
     get,
+    num,
     resource_rule,
     setting,
 )
@@ -33,7 +34,7 @@ from .base import (
 )
 def log_retention(args: ResourceValidationArgs) -> Iterator[str]:
     minimum = int(setting(args, "minimumRetentionDays", 90))
-    days = get(args.props, "retentionInDays")
+    days = num(get(args.props, "retentionInDays"))
     if days is None:
         yield f"retentionInDays is not set (Azure keeps 30 days; at least {minimum} wanted)"
     elif days < minimum:

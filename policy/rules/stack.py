@@ -38,6 +38,7 @@ from .base import (
     is_kubernetes,
     lower,
     name_of,
+    num,
     setting,
     stack_rule,
 )
@@ -125,7 +126,7 @@ def endpoint_traffic(args: StackValidationArgs) -> Found:
         for key, value in values.items():
             if value is None:
                 yield (
-                    f"{m.endpoint}: traffic[{key!r}] is {m.traffic[key]!r} (a whole number 0-100)",
+                    f"{m.endpoint}: traffic[{key!r}] is {num(m.traffic[key])!r} (a whole number 0-100)",
                     m.urn,
                 )
         total = sum(v for v in values.values() if v is not None)
@@ -171,7 +172,7 @@ def endpoint_mirror_traffic(args: StackValidationArgs) -> Found:
         for key, value in m.mirror.items():
             percent = _percent(value)
             if percent is None or percent > 50:
-                yield f"{m.endpoint}: mirror_traffic[{key!r}] is {value!r} (0-50)", m.urn
+                yield f"{m.endpoint}: mirror_traffic[{key!r}] is {num(value)!r} (0-50)", m.urn
             if (_percent(m.traffic.get(key)) or 0) > 0:
                 yield f"{m.endpoint}: {key!r} gets mirrored and live traffic at once", m.urn
             if key not in deployments.get(m.endpoint, set()):

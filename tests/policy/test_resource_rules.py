@@ -157,7 +157,9 @@ AKS_OK: dict[str, Any] = {
     "identity": {"type": "SystemAssigned"},
 }
 LOGS_OK: dict[str, Any] = {"retentionInDays": 90, "features": {"disableLocalAuth": True}}
-ENVIRONMENT_OK: dict[str, Any] = {"properties": {"image": f"cramlkit.azurecr.io/amlkit/scoring@{DIGEST}"}}
+ENVIRONMENT_OK: dict[str, Any] = {
+    "properties": {"image": f"cramlkit.azurecr.io/amlkit/scoring@{DIGEST}"}
+}
 DOCKER_OK: dict[str, Any] = {"dockerfile": {"location": str(ROOT / "runtime-image" / "Dockerfile")}}
 
 
