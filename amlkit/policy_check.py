@@ -133,7 +133,20 @@ def read_pack_config(path: Path | None) -> dict[str, RuleSettings]:
         level, props = (
             level_and_props(rule.name, raw[rule.name]) if rule.name in raw else (None, {})
         )
+        known = rule.config_schema.properties if rule.config_schema else {}
+        for key in sorted(set(props) - set(known)):
+            # The Pulumi CLI validates a pack config against each policy's schema too.
+            allowed = ", ".join(sorted(known)) or "none"
+            problems.append(
+                Problem(
+                    shown,
+                    f"{rule.name}.{key}",
+                    f"is not a setting of this rule; settings: {allowed}",
+                )
+            )
         chosen = level or default_level or rule.enforcement_level or EnforcementLevel.ADVISORY
+        if chosen == EnforcementLevel.REMEDIATE:  # no rule remediates: the engine blocks instead
+            chosen = EnforcementLevel.MANDATORY
         settings[rule.name] = RuleSettings(chosen, props)
     if problems:
         raise ConfigError(problems)

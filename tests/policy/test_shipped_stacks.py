@@ -112,13 +112,28 @@ def test_pack_configs_levels() -> None:
 
 def test_bad_pack_config_one_line_per_problem(tmp_path: Path) -> None:
     path = tmp_path / "levels.json"
-    path.write_text(json.dumps({"all": "strict", "no-such-rule": "advisory"}))
+    path.write_text(
+        json.dumps(
+            {
+                "all": "strict",
+                "no-such-rule": "advisory",
+                "log-analytics-retention": {"minimumRetentionDay": 90},
+            }
+        )
+    )
     with pytest.raises(ConfigError) as caught:
         read_pack_config(path)
     lines = [str(p) for p in caught.value.problems]
-    assert len(lines) == 2
-    assert "all: level 'strict' is unknown; allowed: advisory, mandatory" in lines[0]
+    assert len(lines) == 3
+    assert (
+        "all: level 'strict' is unknown; allowed: advisory, mandatory, remediate, disabled"
+        in lines[0]
+    )
     assert "no-such-rule: is not a rule of the pack" in lines[1]
+    assert (
+        "log-analytics-retention.minimumRetentionDay: is not a setting of this rule; "
+        "settings: minimumRetentionDays"
+    ) in lines[2]
 
 
 def test_cli_reports_and_passes_prod(tmp_path: Path) -> None:
