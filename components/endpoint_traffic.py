@@ -49,7 +49,8 @@ class EndpointTraffic(pulumi.ComponentResource):
         opts = pulumi.ResourceOptions.merge(
             opts, pulumi.ResourceOptions(depends_on=list(args.deployments))
         )
-        # The split as inputs, so that policies (aml-endpoint-traffic) see it.
+        # The split as inputs (resource policies, amlkit plan) and outputs (stack
+        # policies see a component's outputs), so that aml-endpoint-traffic sees it.
         props = {
             "endpointName": args.endpoint_name,
             "traffic": dict(args.traffic),
@@ -61,6 +62,7 @@ class EndpointTraffic(pulumi.ComponentResource):
         self.applied = pulumi.Output.from_input(False)
         self.register_outputs(
             {
+                "endpointName": args.endpoint_name,
                 "traffic": self.traffic,
                 "mirror_traffic": self.mirror_traffic,
                 "applied": self.applied,

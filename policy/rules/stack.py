@@ -70,8 +70,8 @@ class TrafficMap:
 
 def traffic_maps(resources: Iterable[PolicyResource]) -> list[TrafficMap]:
     """Every traffic split in the stack: on an OnlineEndpoint (`properties.traffic`) or on
-    the resource that applies it (any resource with `endpointName` and `traffic` inputs:
-    amlkit's EndpointTraffic)."""
+    the resource that applies it (any resource with `endpointName` and `traffic`, as
+    inputs or outputs: amlkit's EndpointTraffic, or whatever replaces it)."""
     maps = []
     for r in resources:
         if r.resource_type == ONLINE_ENDPOINT:
@@ -79,8 +79,9 @@ def traffic_maps(resources: Iterable[PolicyResource]) -> list[TrafficMap]:
             mirror = get(r.props, "properties.mirrorTraffic")
             name = name_of(r.props, "endpointName")
         elif isinstance(get(r.props, "endpointName"), str) and "traffic" in r.props:
+            # Inputs say mirrorTraffic; a component's registered outputs mirror_traffic.
             traffic = get(r.props, "traffic")
-            mirror = get(r.props, "mirrorTraffic")
+            mirror = get(r.props, "mirrorTraffic", get(r.props, "mirror_traffic"))
             name = get(r.props, "endpointName")
         else:
             continue

@@ -413,3 +413,22 @@ def test_stack_rule_with_unknown_value_cannot_decide() -> None:
         ),
     )
     assert found and found[0].startswith("cannot decide: the string value at .roleDefinitionId")
+
+
+def test_traffic_from_the_components_registered_outputs() -> None:
+    """Under the CLI a stack policy sees a component's outputs, not its inputs."""
+    state = policy_resource(
+        ENDPOINT_TRAFFIC,
+        {
+            "endpointName": "score",
+            "traffic": {"blue": 100.0},
+            "mirror_traffic": {"green": 60.0},
+            "applied": False,
+        },
+        "traffic-state",
+    )
+    resources = [r for r in stack() if r.resource_type != ENDPOINT_TRAFFIC] + [state]
+    assert problems(rule("aml-endpoint-mirror-traffic"), stack_args(resources)) == [
+        "score: mirror_traffic['green'] is 60 (0-50)"
+    ]
+    assert problems(rule("aml-endpoint-traffic"), stack_args(resources)) == []
