@@ -79,6 +79,8 @@ def plan(
         Path | None,
         typer.Option(
             "--previous",
+            exists=True,
+            dir_okay=False,
             help="Plan JSON of the deployed state: refuses removing a deployment that still "
             "serves traffic (policy aml-deployment-delete-live-traffic).",
         ),

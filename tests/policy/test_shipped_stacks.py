@@ -149,10 +149,12 @@ def test_cli_reports_and_passes_prod(tmp_path: Path) -> None:
     assert set(policy["levels"]) == set(BY_NAME)
 
 
-def test_cli_missing_previous_plan_is_a_config_error() -> None:
+def test_cli_missing_previous_plan_is_refused_before_rendering() -> None:
     result = CliRunner().invoke(
         app,
         ["plan", "--stack", "dev", "--project", str(ROOT), "--previous", "/nonexistent.json"],
     )
     assert result.exit_code == EXIT_BAD_CONFIG
-    assert "/nonexistent.json: no such plan file (--previous)" in result.output
+    text = " ".join(result.output.replace("│", " ").split())
+    assert "Invalid value for '--previous': file '/nonexistent.json' does not exist." in text
+    assert "resources in" not in text  # nothing was rendered
