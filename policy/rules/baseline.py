@@ -28,7 +28,7 @@ _LOCAL_AUTH_COMPUTE = {"amlcompute", "computeinstance"}
     name="aml-compute-local-auth-disabled",
     description="AmlCompute clusters and compute instances authenticate with Microsoft Entra "
     "only (disableLocalAuth true).",
-    anchor=Anchor("azure-policy", "e96a9a5f-07ca-471b-9bc5-6a0f33cbd68f (CKV_AZURE_142)"),
+    anchor=Anchor("azure-policy", "e96a9a5f (CKV_AZURE_142)"),
     fix="set properties.disableLocalAuth: true on the compute (amlkit's ComputeCluster does)",
     level=MANDATORY,
     types=(COMPUTE,),

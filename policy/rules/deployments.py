@@ -241,7 +241,7 @@ def kubernetes_hardened(args: ResourceValidationArgs) -> Iterator[str]:
     name="aml-model-source",
     description="A deployment's model comes from this workspace or from an allowed Azure ML "
     "registry (azureml://registries/<allowed>/...).",
-    anchor=Anchor("azure-policy", "19539b54-c61e-4196-9a38-67598701be90 / 12e5dd16 (preview)"),
+    anchor=Anchor("azure-policy", "19539b54 / 12e5dd16 (preview)"),
     fix="register the model in this workspace (a local `model.path` does that) or list its "
     "registry under allowedRegistries in the policy pack config",
     level=ADVISORY,

@@ -24,7 +24,7 @@ from .base import (
     "default of 30 is short for audits) and accepts Entra-authenticated ingestion only.",
     anchor=Anchor(
         "azure-policy",
-        "e15effd4-2278-4c65-a0da-4d6f6d1890e2 (local auth); Azure Monitor data retention doc",
+        "e15effd4 (local auth); Azure Monitor data retention doc",
     ),
     fix="set workspace.log_analytics.retention_in_days to at least minimumRetentionDays in the "
     "stack config; features.disableLocalAuth: true",

@@ -23,7 +23,7 @@ from .base import (
     name="aml-workspace-public-access",
     description="The Azure ML workspace is not reachable from the public internet "
     "(publicNetworkAccess Disabled).",
-    anchor=Anchor("azure-policy", "438c38d2-3772-465a-a9cc-7a6666a275ce (CKV_AZURE_144)"),
+    anchor=Anchor("azure-policy", "438c38d2 (CKV_AZURE_144, CKV2_AZURE_49)"),
     fix="set workspace.public_network_access: disabled in the stack config and reach the "
     "workspace through its private endpoint",
     level=MANDATORY,
@@ -43,9 +43,7 @@ _ISOLATED = {"allowonlyapprovedoutbound", "allowinternetoutbound"}
     description="The workspace runs in a managed virtual network "
     "(managedNetwork.isolationMode AllowOnlyApprovedOutbound or AllowInternetOutbound); Azure "
     "then creates the private endpoints to the workspace's own storage, key vault and registry.",
-    anchor=Anchor(
-        "azure-policy", "6ddb1705-3b0a-4b13-ab6c-2f7d5cc5d3c7 / 45e05259 (CKV_AZURE_243)"
-    ),
+    anchor=Anchor("azure-policy", "6ddb1705 / 45e05259 (CKV_AZURE_243)"),
     fix="set workspace.managed_network.isolation_mode: allow_only_approved_outbound",
     level=MANDATORY,
     types=(WORKSPACE,),
