@@ -7,6 +7,7 @@ import re
 from collections.abc import Iterator
 from datetime import timedelta
 from pathlib import Path
+from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
@@ -31,6 +32,17 @@ from .base import (
 _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
 
 
+def _image_problems(where: str, image: Any, suffixes: list[str]) -> Iterator[str]:
+    if not isinstance(image, str) or not image:
+        yield f"{where} is not set (an image built from a context has no digest to pin)"
+        return
+    if not _DIGEST.search(image):
+        yield f"{where} {image!r} is not pinned by digest (@sha256:...)"
+    host = image.split("/", 1)[0].lower()
+    if not any(host.endswith(s) for s in suffixes):
+        yield f"{where} {image!r} does not come from an allowed registry ({', '.join(suffixes)})"
+
+
 @resource_rule(
     name="image-pinned-by-digest",
     description="Deployments run an immutable environment version whose image is referenced "
@@ -42,7 +54,7 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
     "name a registered environment as azureml:<name>:<version> and an image as "
     "<registry>.azurecr.io/<repo>@sha256:<digest>",
     level=MANDATORY,
-    types=(ENVIRONMENT_VERSION, ONLINE_DEPLOYMENT, BATCH_DEPLOYMENT),
+    types=(ENVIRONMENT_VERSION, ONLINE_DEPLOYMENT, BATCH_DEPLOYMENT, K8S_DEPLOYMENT),
     config={
         "registrySuffixes": {
             "type": "array",
@@ -53,17 +65,17 @@ _DIGEST = re.compile(r"@sha256:[0-9a-f]{64}$")
     },
 )
 def image_pinned(args: ResourceValidationArgs) -> Iterator[str]:
+    suffixes = list(setting(args, "registrySuffixes", [".azurecr.io"]))
     if args.resource_type == ENVIRONMENT_VERSION:
-        image = get(args.props, "properties.image")
-        if not isinstance(image, str) or not image:
-            yield "properties.image is not set (an environment built from a context has no digest to pin)"
-            return
-        if not _DIGEST.search(image):
-            yield f"properties.image {image!r} is not pinned by digest (@sha256:...)"
-        host = image.split("/", 1)[0].lower()
-        suffixes = setting(args, "registrySuffixes", [".azurecr.io"])
-        if not any(host.endswith(s) for s in suffixes):
-            yield f"properties.image {image!r} does not come from an allowed registry ({', '.join(suffixes)})"
+        yield from _image_problems(
+            "properties.image", get(args.props, "properties.image"), suffixes
+        )
+        return
+    if args.resource_type == K8S_DEPLOYMENT:
+        containers = get(args.props, "spec.template.spec.containers") or []
+        for index, container in enumerate(containers):
+            where = f"container {get(container, 'name') or index} image"
+            yield from _image_problems(where, get(container, "image"), suffixes)
         return
     env = get(args.props, "properties.environmentId")
     if not isinstance(env, str) or not env:

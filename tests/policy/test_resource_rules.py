@@ -533,3 +533,16 @@ def test_location_not_allowed_and_global_is() -> None:
     assert problems(rule, resource_args(typ, alert, config=config)) == []
     # Sub-resources without tags of their own (a blob) are not checked.
     assert not rule.applies_to("azure-native:storage:Blob")
+
+
+def test_kubernetes_container_images_pinned() -> None:
+    rule = BY_NAME["image-pinned-by-digest"]
+    pinned = copy.deepcopy(POD_OK)
+    container = pinned["spec"]["template"]["spec"]["containers"][0]
+    container["image"] = f"cramlkit.azurecr.io/amlkit/scoring@{DIGEST}"
+    assert problems(rule, resource_args(K8S_DEPLOYMENT, pinned)) == []
+    container["image"] = "nginx:latest"
+    assert problems(rule, resource_args(K8S_DEPLOYMENT, pinned)) == [
+        "container score image 'nginx:latest' is not pinned by digest (@sha256:...)",
+        "container score image 'nginx:latest' does not come from an allowed registry (.azurecr.io)",
+    ]
