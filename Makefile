@@ -31,7 +31,7 @@ plan: run
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check components amlkit stacks tests
+	$(BIN)/ruff format --check components amlkit stacks policy tests
 
 typecheck: setup
 	$(BIN)/mypy

@@ -75,6 +75,16 @@ def plan(
     quiet: Annotated[
         bool, typer.Option("--quiet", "-q", help="Print only the summary, not the tree.")
     ] = False,
+    previous: Annotated[
+        Path | None,
+        typer.Option(
+            "--previous",
+            exists=True,
+            dir_okay=False,
+            help="Plan JSON of the deployed state: refuses removing a deployment that still "
+            "serves traffic (policy aml-deployment-delete-live-traffic).",
+        ),
+    ] = None,
     project_dir: ProjectOption = None,
     check_azure: Annotated[
         bool,
@@ -89,15 +99,18 @@ def plan(
 
     Prints the resource tree and a count by type; [bold]--json[/] writes every
     resource with its inputs as Azure ML would receive them (secrets as "[secret]").
+    Then runs the policy pack's rules at the levels of [bold]amlkit:policy.config[/]:
+    violations by resource, and exit code 1 when a mandatory rule fails.
     """
     from .plan import load_spec, plan_document, render, write_json
-    from .plan_view import resource_tree, type_table
+    from .plan_view import policy_table, resource_tree, type_table
+    from .policy_check import check_stack
     from .project import find_project
 
     started = time.perf_counter()
     try:
         project = find_project(project_dir)
-        load_spec(project, stack)
+        spec = load_spec(project, stack)
     except ConfigError as error:
         raise _fail_config(error) from None
     try:
@@ -112,9 +125,15 @@ def plan(
             raise
         raise typer.Exit(EXIT_INTERNAL) from None
     document = plan_document(project, stack, recording)
+    try:
+        report = check_stack(project, stack, spec, document, previous=previous)
+    except ConfigError as error:
+        raise _fail_config(error) from None
+    document["policy"] = report.as_json()
     if not quiet:
         out.print(resource_tree(document))
     out.print(type_table(document))
+    out.print(policy_table(report))
     if json_file is not None:
         write_json(document, json_file)
         out.print(f"Plan written to [bold]{json_file}[/].")
@@ -123,6 +142,8 @@ def plan(
     )
     if check_azure:
         _check_azure(document)
+    if report.failed:
+        raise typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _check_azure(document: dict[str, Any]) -> None:

@@ -5,10 +5,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from typing import Any
 
+from rich.console import Group
+from rich.markup import escape
 from rich.table import Table
 from rich.tree import Tree
 
 from components.specs.identity import ROLE_DEFINITION_IDS
+
+from .policy_check import PolicyReport, Violation
 
 # Inputs worth a glance in the tree, by type; the JSON has all of them.
 _HIGHLIGHTS: dict[str, tuple[str, ...]] = {
@@ -96,3 +100,40 @@ def type_table(document: dict[str, Any]) -> Table:
     for typ, count in sorted(counts.items()):
         table.add_row(typ, str(count))
     return table
+
+
+_LEVEL_STYLE = {"mandatory": "bold red", "advisory": "yellow"}
+
+
+def policy_table(report: PolicyReport) -> Group:
+    """A summary line, then violations grouped by resource: level, rule, what is
+    wrong and how to fix it."""
+    mandatory = sum(v.level == "mandatory" for v in report.violations)
+    summary = (
+        f"[bold]Policy[/] ({escape(report.config or 'default levels')}): "
+        f"{'[bold red]FAILED[/]' if report.failed else '[green]passed[/]'}, "
+        f"{mandatory} mandatory and {len(report.violations) - mandatory} advisory violations"
+    )
+    if report.not_applicable:
+        summary += "; not applicable: " + ", ".join(sorted(report.not_applicable))
+    if not report.violations:
+        return Group(summary)
+    table = Table()
+    table.add_column("resource", overflow="fold", ratio=2)
+    table.add_column("level", ratio=1)
+    table.add_column("rule", overflow="fold", ratio=2)
+    table.add_column("problem, then how to fix it", overflow="fold", ratio=5)
+    by_resource: dict[str, list[Violation]] = defaultdict(list)
+    for violation in report.violations:
+        by_resource[violation.resource].append(violation)
+    for resource, violations in sorted(by_resource.items()):
+        violations.sort(key=lambda v: (v.level != "mandatory", v.policy))
+        for index, v in enumerate(violations):
+            table.add_row(
+                escape(resource) if index == 0 else "",
+                f"[{_LEVEL_STYLE.get(v.level, '')}]{v.level}[/]",
+                v.policy,
+                f"{escape(v.message)}\n[dim]fix: {escape(v.fix)}[/]",
+                end_section=index == len(violations) - 1,
+            )
+    return Group(summary, table)

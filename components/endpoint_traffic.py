@@ -75,7 +75,14 @@ class EndpointTraffic(pulumi.ComponentResource):
     def __init__(
         self, name: str, args: EndpointTrafficArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
-        super().__init__("amlkit:index:EndpointTraffic", name, None, opts)
+        # The split as inputs (resource policies, amlkit plan) and outputs (stack
+        # policies see a component's outputs), so that aml-endpoint-traffic sees it.
+        props = {
+            "endpointName": args.endpoint_name,
+            "traffic": dict(args.traffic),
+            "mirrorTraffic": dict(args.mirror_traffic),
+        }
+        super().__init__("amlkit:index:EndpointTraffic", name, props, opts)
         split = EndpointTrafficSplit(
             f"{name}-split",
             {
@@ -93,6 +100,7 @@ class EndpointTraffic(pulumi.ComponentResource):
         self.applied = split.applied.apply(lambda a: a is True)
         self.register_outputs(
             {
+                "endpointName": args.endpoint_name,
                 "traffic": self.traffic,
                 "mirror_traffic": self.mirror_traffic,
                 "applied": self.applied,

@@ -10,6 +10,7 @@ from .identity import ROLE_DEFINITION_IDS, IdentitySpec, ResourceIdentity, RoleG
 from .monitoring import MonitoringSpec
 from .online_deployment import OnlineDeploymentSpec, ProbeSettings, RequestSettings
 from .online_endpoint import OnlineEndpointSpec
+from .policy import PolicySpec
 from .scoring_image import SCORING_IMAGE, ScoringImageSpec
 from .stack import StackEnvironment, StackSpec
 from .stack_config import build_stack_spec, load_stack_spec
@@ -30,6 +31,7 @@ __all__ = [
     "MonitoringSpec",
     "OnlineDeploymentSpec",
     "OnlineEndpointSpec",
+    "PolicySpec",
     "ProbeSettings",
     "Problem",
     "RequestSettings",

@@ -16,6 +16,7 @@ from .compute import ComputeClusterSpec
 from .identity import IdentitySpec, ResourceIdentity
 from .monitoring import MonitoringSpec
 from .online_endpoint import OnlineEndpointSpec
+from .policy import PolicySpec
 from .scoring_image import ScoringImageSpec
 from .types import Location, Tags
 from .workspace import WorkspaceSpec
@@ -63,6 +64,8 @@ class StackSpec(Spec):
     batch_endpoints: tuple[BatchEndpointSpec, ...] = ()
     monitoring: MonitoringSpec = MonitoringSpec()
     scoring_image: ScoringImageSpec = ScoringImageSpec()
+    policy: PolicySpec = PolicySpec()
+    """The policy pack config `amlkit plan` checks the stack with (see policy/)."""
 
     @model_validator(mode="before")
     @classmethod

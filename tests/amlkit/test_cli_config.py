@@ -21,12 +21,14 @@ STACKS = ["dev", "staging", "prod"]
 
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    """A copy of the project's Pulumi.yaml and stacks, pointing at the real sample model."""
+    """A copy of the project's Pulumi.yaml and stacks, pointing at the real sample model
+    and policy pack."""
     shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
     shutil.copytree(
         ROOT / "stacks", tmp_path / "stacks", ignore=shutil.ignore_patterns("__main__.py")
     )
     (tmp_path / "runtime-image").symlink_to(ROOT / "runtime-image")
+    (tmp_path / "policy").symlink_to(ROOT / "policy")  # the stacks name its pack configs
     return tmp_path
 
 
