@@ -1,0 +1,171 @@
+"""Batch endpoints and their deployments: Entra auth, settings under ARM's names."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pulumi
+import pytest
+
+from amlkit.mock_runtime import Recording
+from components.asset_catalog import AssetCatalog, AssetCatalogArgs
+from components.batch_endpoint import BatchEndpoint, BatchEndpointArgs
+from components.specs import StackEnvironment
+from components.specs.batch_endpoint import BatchEndpointSpec
+from components.workspace_ref import WorkspaceRef
+
+ML = "azure-native:machinelearningservices"
+CLUSTER_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/cpu-cluster"
+DEFAULT_ENV = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/environments/amlkit-scoring/versions/abc"
+
+
+def _deployment(name: str, **fields: Any) -> dict[str, Any]:
+    return {
+        "name": name,
+        "model": "azureml:classifier:3",
+        "code_configuration": {"code": "azureml:batch-code:2", "scoring_script": "batch.py"},
+        "compute": "azureml:cpu-cluster",
+        **fields,
+    }
+
+
+def _render(
+    render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef, endpoint: Any
+) -> Recording:
+    spec = BatchEndpointSpec.model_validate(endpoint)
+
+    def program() -> None:
+        assets = AssetCatalog(
+            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+        )
+        endpoint = BatchEndpoint(
+            "batch-score",
+            BatchEndpointArgs(
+                spec=spec,
+                environment=environment,
+                workspace=workspace_ref,
+                compute_ids={"cpu-cluster": CLUSTER_ID},
+                assets=assets,
+            ),
+        )
+        pulumi.export("default_deployment", endpoint.default_deployment)
+
+    recording: Recording = render(program)
+    return recording
+
+
+@pytest.fixture
+def two(render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef) -> Recording:
+    return _render(
+        render,
+        environment,
+        workspace_ref,
+        {
+            "name": "nightly-score",
+            "description": "nightly",
+            "defaults": {"deployment_name": "tuned"},
+            "deployments": [
+                _deployment(
+                    "tuned",
+                    resources={"instance_count": 2},
+                    settings={
+                        "max_concurrency_per_instance": 4,
+                        "mini_batch_size": 20,
+                        "error_threshold": 5,
+                        "logging_level": "warning",
+                        "output_file_name": "scores.csv",
+                        "retry_settings": {"max_retries": 2, "timeout": 300},
+                        "environment_variables": {"BATCH_ROWS": "1000"},
+                    },
+                ),
+                _deployment(
+                    "summary",
+                    environment="azureml:custom-env:4",
+                    settings={"output_action": "summary_only"},
+                ),
+            ],
+        },
+    )
+
+
+def test_endpoint_takes_entra_tokens_and_leaves_defaults_to_later(two: Recording) -> None:
+    endpoint = two.one(f"{ML}:BatchEndpoint")
+    assert endpoint.inputs["endpointName"] == "nightly-score"
+    assert endpoint.inputs["properties"]["authMode"] == "AADToken"
+    assert endpoint.inputs["properties"]["description"] == "nightly"
+    # `defaults` may only name an existing deployment: not sent at creation, ignored after.
+    assert "defaults" not in endpoint.inputs["properties"]
+    assert endpoint.ignore_changes == ["properties.defaults"]
+    assert two.outputs["default_deployment"] == "tuned"
+
+
+def test_settings_reach_arm_under_their_names(two: Recording, workspace_ref: WorkspaceRef) -> None:
+    tuned = two.one(f"{ML}:BatchDeployment", "batch-score-tuned-deployment")
+    assert tuned.inputs["deploymentName"] == "tuned"
+    assert tuned.inputs["endpointName"] == "nightly-score"
+    props = tuned.inputs["properties"]
+    assert props["compute"] == CLUSTER_ID
+    assert props["resources"] == {"instanceCount": 2}
+    assert props["maxConcurrencyPerInstance"] == 4
+    assert props["miniBatchSize"] == 20
+    assert props["errorThreshold"] == 5
+    assert props["loggingLevel"] == "Warning"
+    assert props["outputAction"] == "AppendRow"
+    assert props["outputFileName"] == "scores.csv"
+    assert props["retrySettings"] == {"maxRetries": 2, "timeout": "PT5M"}
+    assert props["environmentVariables"] == {"BATCH_ROWS": "1000"}
+    assert props["model"] == {
+        "referenceType": "Id",
+        "assetId": f"{workspace_ref.workspace_id}/models/classifier/versions/3",
+    }
+    assert props["codeConfiguration"] == {
+        "codeId": f"{workspace_ref.workspace_id}/codes/batch-code/versions/2",
+        "scoringScript": "batch.py",
+    }
+    assert props["environmentId"] == DEFAULT_ENV  # the stack's scoring image
+
+
+def test_azure_defaults_and_summary_only(two: Recording, workspace_ref: WorkspaceRef) -> None:
+    props = two.one(f"{ML}:BatchDeployment", "batch-score-summary-deployment").inputs["properties"]
+    assert props["outputAction"] == "SummaryOnly"
+    # Not amlkit's: azure-native's Args class fills Azure's default; unused with SummaryOnly.
+    assert props["outputFileName"] == "predictions.csv"
+    assert props["miniBatchSize"] == 10
+    assert props["maxConcurrencyPerInstance"] == 1
+    assert props["errorThreshold"] == -1
+    assert props["loggingLevel"] == "Info"
+    assert props["retrySettings"] == {"maxRetries": 3, "timeout": "PT30S"}
+    assert props["resources"] == {"instanceCount": 1}
+    assert (
+        props["environmentId"] == f"{workspace_ref.workspace_id}/environments/custom-env/versions/4"
+    )
+
+
+def test_deployments_wait_for_their_endpoint(two: Recording) -> None:
+    endpoint = two.one(f"{ML}:BatchEndpoint")
+    for deployment in two.of_type(f"{ML}:BatchDeployment"):
+        # endpointName is the endpoint's output: the engine orders the PUTs.
+        assert deployment.inputs["endpointName"] == endpoint.outputs["name"]
+
+
+@pytest.mark.parametrize(
+    ("endpoint", "fragment"),
+    [
+        ({"name": "batch-ep", "auth_mode": "key"}, "aad_token"),
+        (
+            {
+                "name": "batch-ep",
+                "defaults": {"deployment_name": "nope"},
+                "deployments": [_deployment("tuned")],
+            },
+            "'nope' is not a deployment",
+        ),
+        (
+            {"name": "batch-ep", "deployments": [_deployment("first"), _deployment("second")]},
+            "name which of the deployments",
+        ),
+    ],
+)
+def test_bad_batch_endpoints_are_refused(endpoint: dict[str, Any], fragment: str) -> None:
+    with pytest.raises(ValueError, match=fragment):
+        BatchEndpointSpec.model_validate(endpoint)
