@@ -22,7 +22,6 @@ import os
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -372,8 +371,14 @@ class _RequestIds:
 
     def __call__(self) -> bytes:
         if not self._pool:
-            raw = os.urandom(16 * 256)
-            self._pool = [str(uuid.UUID(bytes=raw[i : i + 16], version=4)).encode() for i in range(0, len(raw), 16)]
+            raw = bytearray(os.urandom(16 * 256))
+            raw[6::16] = bytes((byte & 0x0F) | 0x40 for byte in raw[6::16])  # version 4
+            raw[8::16] = bytes((byte & 0x3F) | 0x80 for byte in raw[8::16])  # RFC 4122 variant
+            text = raw.hex().encode()
+            self._pool = [
+                b"-".join((text[i : i + 8], text[i + 8 : i + 12], text[i + 12 : i + 16], text[i + 16 : i + 20], text[i + 20 : i + 32]))
+                for i in range(0, len(text), 32)
+            ]
         return self._pool.pop()
 
 
