@@ -13,7 +13,7 @@ when the worker has no /score request in progress (a lone request is in the file
 before its client can ask for /metrics), else at most `FLUSH_INTERVAL_S` later; and
 always before this worker answers a scrape and at shutdown. Trade-off: under load, a
 scrape served by one worker can miss up to `FLUSH_INTERVAL_S` of another worker's
-requests; they appear in the next scrape, nothing is lost.
+requests; they appear in the next scrape (lost only if the worker is killed outright).
 """
 
 from __future__ import annotations
