@@ -10,7 +10,7 @@ the medians are reported. Scenarios (wrk, 1 thread):
 - 8 connections, 100-row bodies;
 - amlkit-serve with micro-batching on (AMLKIT_MICROBATCH_MAX_WAIT_MS), 64 connections, 1-row.
 Besides req/s and latency, each run records the server's CPU time a request (all its
-processes and threads, from /proc), a figure that other work on the cores moves much
+processes and threads, from /proc), a figure that other work on the cores moves
 less than req/s.
 
 azmlinfsrv runs at its best: WORKER_COUNT=2, AZUREML_LOG_LEVEL=WARNING, stdout (the
@@ -269,7 +269,7 @@ def _verdict(results: list[Result]) -> str:
         f"p99 {ours64.p99_ms:.1f} vs {az64.p99_ms:.1f} ms (target <=: {met(ours64.p99_ms <= az64.p99_ms)})",
         f"- 100 rows @8: {ours100.rps / az100.rps:.2f}x (target >= 2x: {met(ours100.rps >= 2 * az100.rps)})",
         f"- server CPU time a request, 1 row @64: {ours64.cpu_us:,.0f} vs {az64.cpu_us:,.0f} µs "
-        f"({az64.cpu_us / ours64.cpu_us:.2f}x less; unlike req/s, little moved by other work on the machine)",
+        f"({az64.cpu_us / ours64.cpu_us:.2f}x less)",
         f"- micro-batching, 1 row @64: {batch64.rps / az64.rps:.2f}x (target >= 5x: {met(batch64.rps >= 5 * az64.rps)})",
         f"- non-2xx answers of amlkit-serve: {sum(r.non_2xx for r in results if r.server != 'azmlinfsrv 1.5.1')} "
         f"(azmlinfsrv: {sum(r.non_2xx for r in results if r.server == 'azmlinfsrv 1.5.1')})",
@@ -316,8 +316,8 @@ def main() -> None:
         "2 worker processes each, all three servers up at once; wrk (1 thread) on 127.0.0.1. Each scenario ran "
         f"{args.repeat} times for {args.duration} s, alternating between the servers; req/s, p50 and p99 are the "
         "medians of those runs, requests and non-2xx their sums. Server CPU µs/req is the CPU time (user + "
-        "system) of the server's processes during a run divided by its requests (median): unlike req/s, it "
-        "hardly depends on what else runs on the cores. Other work on the machine: 1-minute load average "
+        "system) of the server's processes during a run divided by its requests (median): other work on the "
+        "cores moves it less than req/s, though it still varies by some 20% between runs here. Other work on the machine: 1-minute load average "
         f"{load_before:.2f} before the servers started.\n\n"
         f"{_table(results)}\n\n{verdict}\n"
     )
