@@ -9,6 +9,9 @@ the medians are reported. Scenarios (wrk, 1 thread):
 - 64 connections, 1-row bodies (throughput);
 - 8 connections, 100-row bodies;
 - amlkit-serve with micro-batching on (AMLKIT_MICROBATCH_MAX_WAIT_MS), 64 connections, 1-row.
+Besides req/s and latency, each run records the server's CPU time a request (all its
+processes and threads, from /proc), a figure that other work on the cores moves
+less than req/s.
 
 azmlinfsrv runs at its best: WORKER_COUNT=2, AZUREML_LOG_LEVEL=WARNING, stdout (the
 gunicorn access log) sent to /dev/null. amlkit-serve runs with 2 workers and its
@@ -75,6 +78,26 @@ class Result:
     p50_ms: float
     p99_ms: float
     non_2xx: int
+    cpu_us: float  # server CPU time (all its processes and threads) per request
+
+
+def _tree_cpu_s(root: int) -> float:
+    """CPU seconds (user + system) used so far by `root` and every process under it."""
+    tick = os.sysconf("SC_CLK_TCK")
+    stats: dict[int, tuple[int, int]] = {}
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                fields = Path(f"/proc/{entry}/stat").read_text().rsplit(")", 1)[1].split()
+            except OSError:
+                continue
+            stats[int(entry)] = (int(fields[1]), int(fields[11]) + int(fields[12]))
+    total, todo = 0, [root]
+    while todo:
+        pid = todo.pop()
+        total += stats.get(pid, (0, 0))[1]
+        todo += [child for child, (parent, _) in stats.items() if parent == pid]
+    return total / tick
 
 
 def _free_port() -> int:
@@ -186,22 +209,25 @@ def run(duration: int, repeats: int) -> tuple[list[Result], str]:
         # to the same background load. Each figure is the median over the repeats.
         processes: list[subprocess.Popen[bytes]] = []
         try:
-            ports = {}
+            ports, roots = {}, {}
             for name, command, env, _ in servers:
                 port = _free_port()
                 log = work / f"{len(processes)}.log"
                 processes.append(_start([*command, "--port", str(port)], {**base_env, **env}, port, log))
                 ports[name] = port
+                roots[name] = processes[-1].pid
                 _wrk(port, 64, bodies[1], lua, 2)  # warm-up
-            samples: dict[tuple[str, str], list[tuple[int, float, float, float, int]]] = {}
+            samples: dict[tuple[str, str], list[tuple[int, float, float, float, int, float]]] = {}
             for repeat in range(repeats):
                 for load, connections, rows in loads:
                     for name, _, _, server_loads in servers:
                         if load not in [entry[0] for entry in server_loads]:
                             continue
                         print(f"[{repeat + 1}/{repeats}] {name}: {load}, {duration}s", file=sys.stderr)
+                        cpu_before = _tree_cpu_s(roots[name])
                         stats = _wrk(ports[name], connections, bodies[rows], lua, duration)
-                        samples.setdefault((name, load), []).append(stats)
+                        cpu_us = (_tree_cpu_s(roots[name]) - cpu_before) / max(stats[0], 1) * 1e6
+                        samples.setdefault((name, load), []).append((*stats, cpu_us))
         finally:
             for process in processes:
                 _stop(process)
@@ -216,6 +242,7 @@ def run(duration: int, repeats: int) -> tuple[list[Result], str]:
                     statistics.median(r[2] for r in runs),
                     statistics.median(r[3] for r in runs),
                     sum(r[4] for r in runs),
+                    statistics.median(r[5] for r in runs),
                 )
             )
         return results, _verdict(results)
@@ -241,6 +268,8 @@ def _verdict(results: list[Result]) -> str:
         f"- 1 row @64: {ours64.rps / az64.rps:.2f}x req/s (target >= 3x: {met(ours64.rps >= 3 * az64.rps)}), "
         f"p99 {ours64.p99_ms:.1f} vs {az64.p99_ms:.1f} ms (target <=: {met(ours64.p99_ms <= az64.p99_ms)})",
         f"- 100 rows @8: {ours100.rps / az100.rps:.2f}x (target >= 2x: {met(ours100.rps >= 2 * az100.rps)})",
+        f"- server CPU time a request, 1 row @64: {ours64.cpu_us:,.0f} vs {az64.cpu_us:,.0f} µs "
+        f"({az64.cpu_us / ours64.cpu_us:.2f}x less)",
         f"- micro-batching, 1 row @64: {batch64.rps / az64.rps:.2f}x (target >= 5x: {met(batch64.rps >= 5 * az64.rps)})",
         f"- non-2xx answers of amlkit-serve: {sum(r.non_2xx for r in results if r.server != 'azmlinfsrv 1.5.1')} "
         f"(azmlinfsrv: {sum(r.non_2xx for r in results if r.server == 'azmlinfsrv 1.5.1')})",
@@ -251,9 +280,10 @@ def _verdict(results: list[Result]) -> str:
 def _table(results: list[Result]) -> str:
     order = {load: i for i, load in enumerate(["1 conn, 1 row", "64 conns, 1 row", "8 conns, 100 rows"])}
     results = sorted(results, key=lambda r: (order[r.load], r.server))
-    rows = ["| server | load | requests | req/s | p50 ms | p99 ms | non-2xx |", "|---|---|---:|---:|---:|---:|---:|"]
-    rows += [f"| {r.server} | {r.load} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.non_2xx} |"
-             for r in results]
+    rows = ["| server | load | requests | req/s | p50 ms | p99 ms | non-2xx | server CPU µs/req |",
+            "|---|---|---:|---:|---:|---:|---:|---:|"]
+    rows += [f"| {r.server} | {r.load} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.non_2xx} "
+             f"| {r.cpu_us:,.0f} |" for r in results]
     return "\n".join(rows)
 
 
@@ -274,6 +304,7 @@ def main() -> None:
     parser.add_argument("--repeat", type=int, default=3, help="runs of each scenario; medians reported (default 3)")
     parser.add_argument("--write-readme", action="store_true", help=f"replace the '{SECTION}' section of bench/README.md")
     args = parser.parse_args()
+    load_before = os.getloadavg()[0]
     results, verdict = run(args.duration, args.repeat)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "sudo apt-get install -y wrk  # once\n.venv/bin/python bench/serve_bench.py"
@@ -284,7 +315,10 @@ def main() -> None:
         "The sample model (GradientBoostingClassifier, 20 features) behind the sample `onlinescoring/score.py`, "
         "2 worker processes each, all three servers up at once; wrk (1 thread) on 127.0.0.1. Each scenario ran "
         f"{args.repeat} times for {args.duration} s, alternating between the servers; req/s, p50 and p99 are the "
-        "medians of those runs, requests and non-2xx their sums.\n\n"
+        "medians of those runs, requests and non-2xx their sums. Server CPU µs/req is the CPU time (user + "
+        "system) of the server's processes during a run divided by its requests (median): other work on the "
+        "cores moves it less than req/s, though it still varies by some 20% between runs here. Other work on the machine: 1-minute load average "
+        f"{load_before:.2f} before the servers started.\n\n"
         f"{_table(results)}\n\n{verdict}\n"
     )
     print(section)

@@ -85,8 +85,11 @@ def launch(
             time.sleep(0.05)
     server = Server(process, f"http://127.0.0.1:{port}", stdout, stderr)
     while wait_ready:
+        # Every worker must have finished init(): /readiness is answered by whichever worker
+        # the connection lands on, so each worker's "ready" log line is counted as well.
         try:
-            if httpx.get(server.url("/readiness"), timeout=5).status_code == 200:
+            ready = httpx.get(server.url("/readiness"), timeout=5).status_code == 200
+            if ready and stderr.read_text().count("finished in worker") >= workers:
                 break
         except httpx.TransportError:
             pass

@@ -86,6 +86,23 @@ def test_timeout_answers_500_and_frees_the_slot_when_run_returns(tmp_path: Path)
         assert 'kind="timeout"' in httpx.get(server.url("/metrics")).text
 
 
+def test_a_queued_request_past_its_deadline_is_dropped_and_frees_its_slot(tmp_path: Path) -> None:
+    # One scoring thread: the second request waits behind the first and times out in the queue.
+    env = {"SCORING_TIMEOUT_MS": "400", "AMLKIT_MAX_CONCURRENT_REQUESTS": "2"}
+    with serving(tmp_path, SLOW_SCRIPT, env=env) as server, ThreadPoolExecutor(2) as pool:
+        first = pool.submit(_slow, server, 1.2)
+        time.sleep(0.1)
+        queued = pool.submit(_slow, server, 0)
+        assert [first.result().status_code, queued.result().status_code] == [500, 500]
+        deadline = time.monotonic() + 30
+        while _slow(server, 0).status_code != 200:  # both slots come back once run() returns
+            assert time.monotonic() < deadline, "slots never released"
+            time.sleep(0.1)
+        assert [r.status_code for r in pool.map(lambda _: _slow(server, 0.1), range(2))] == [200, 200]
+        text = httpx.get(server.url("/metrics")).text
+        assert 'amlkit_run_errors_total{deployment="default",kind="timeout"} 2.0' in text
+
+
 def test_over_the_limit_is_429_and_health_answers_while_busy(tmp_path: Path) -> None:
     env = {"AMLKIT_MAX_CONCURRENT_REQUESTS": "2"}
     with serving(tmp_path, SLOW_SCRIPT, env=env, workers=2) as server:
@@ -166,6 +183,9 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
             response = in_flight.result()
             assert response.status_code == 200 and response.json()["pid_ok"] is True
         assert server.process.wait(timeout=30) == 0
+        # Access lines are gathered a loop turn: the last one is written before the worker exits.
+        finished = [json.loads(line) for line in server.access_lines() if '"/score"' in line]
+        assert [(line["status"], line["run_ms"] >= 1500) for line in finished] == [(200, True)]
         with pytest.raises(httpx.TransportError):
             httpx.get(server.url("/"), timeout=2)
     finally:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import socket
 import uuid
 from collections.abc import Iterator
@@ -171,3 +172,51 @@ def test_malformed_http_gets_400_and_others_are_served(server: Server, client: h
         answer = raw.recv(4096)
     assert answer == b"" or answer.startswith(b"HTTP/1.1 400")
     assert score(client, [ROW]).status_code == 200
+
+
+def _metric(text: str, name: str) -> float:
+    match = re.search(rf"^{re.escape(name)} (\S+)$", text, re.MULTILINE)
+    assert match is not None, f"{name} not in /metrics"
+    return float(match.group(1))
+
+
+def test_metrics_count_every_request_in_the_histograms(client: httpx.Client) -> None:
+    names = [
+        'amlkit_requests_total{deployment="blue",route="/score",status="200"}',
+        'amlkit_request_duration_seconds_count{deployment="blue",route="/score"}',
+        'amlkit_request_duration_seconds_bucket{deployment="blue",le="+Inf",route="/score"}',
+        'amlkit_run_duration_seconds_count{deployment="blue"}',
+    ]
+    score(client, [ROW])  # every series exists from here on
+    before = client.get("/metrics").text
+    for _ in range(7):
+        assert score(client, [ROW]).status_code == 200
+    after = client.get("/metrics").text
+    assert [_metric(after, name) - _metric(before, name) for name in names] == [7.0] * len(names)
+    assert _metric(after, 'amlkit_run_duration_seconds_sum{deployment="blue"}') > _metric(
+        before, 'amlkit_run_duration_seconds_sum{deployment="blue"}'
+    )
+
+
+def test_pipelined_requests_are_answered_in_order_each_whole(server: Server) -> None:
+    host, port = server.base.removeprefix("http://").split(":")
+    body = json.dumps({"data": [ROW]}).encode()
+    requests = b"".join(
+        b"POST /score HTTP/1.1\r\nHost: x\r\nContent-Type: application/json\r\nx-request-id: pipe-%d\r\n"
+        b"Content-Length: %d\r\n\r\n%s" % (i, len(body), body)
+        for i in range(3)
+    )
+    requests += b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n"
+    with socket.create_connection((host, int(port)), timeout=10) as raw:
+        raw.sendall(requests)
+        received = b""
+        while chunk := raw.recv(65536):  # the server closes after the last answer
+            received += chunk
+    answers = received.split(b"HTTP/1.1 ")[1:]
+    assert [answer.split(b" ", 1)[0] for answer in answers] == [b"200"] * 4
+    for i, answer in enumerate(answers[:3]):
+        head, _, payload = answer.partition(b"\r\n\r\n")
+        assert b"x-request-id: pipe-%d\r\n" % i in head
+        assert int(re.search(rb"content-length: (\d+)", head)[1]) == len(payload)  # type: ignore[index]
+        assert len(json.loads(payload)) == 1
+    assert answers[3].endswith(b"\r\n\r\nHealthy")

@@ -16,4 +16,11 @@ scoring scripts unchanged. Deliberate differences, each explained where it lives
 - orjson encoding: numpy results are accepted, NaN becomes null (scoring.py);
 - the script's `json.loads` parses with orjson, same results (fast_json.py; AMLKIT_FAST_JSON=0
   turns it off).
+
+Per-request bookkeeping is kept small, since at 1-row requests it competes with a
+0.3 ms model call: a plain ASGI callable (app.py), a queue hand-off to the scoring
+thread (runner.py), each response sent in one write (protocol.py), access lines
+written once a loop turn (access_log.py), metrics counted in-process and written to
+the shared files in one go (metrics.py: under load, another worker's last 100 ms can
+be missing from a scrape until the next one).
 """

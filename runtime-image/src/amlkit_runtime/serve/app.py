@@ -22,7 +22,6 @@ import os
 import sys
 import time
 import traceback
-import uuid
 from collections.abc import Awaitable, Callable, MutableMapping
 from typing import Any
 from urllib.parse import parse_qs
@@ -91,7 +90,7 @@ class ScoringApp:
                 max_rows=settings.microbatch_max_rows,
                 max_wait_s=settings.microbatch_max_wait_ms / 1000.0,
                 threads=settings.scoring_threads,
-                on_batch=lambda rows, run_ms: metrics.batch_rows.observe(rows),
+                on_batch=lambda rows, run_ms: metrics.observe_batch(rows),
             )
             if settings.microbatching
             else None
@@ -117,6 +116,8 @@ class ScoringApp:
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
                 self.runner.shutdown()
+                self.metrics.flush()
+                self.access_log.flush()
                 await send({"type": "lifespan.shutdown.complete"})
                 return
 
@@ -202,7 +203,7 @@ class ScoringApp:
             return await _answer(send, 503, _message("init() has not finished"), extra, _JSON), None
         if not self.limiter.try_acquire():
             return await _answer(send, 429, _message("Too many concurrent requests"), extra, _JSON), None
-        self.metrics.in_progress.inc()
+        self.metrics.started()
         keep_slot = False
         try:
             try:
@@ -230,14 +231,14 @@ class ScoringApp:
                 self.metrics.run_error("exception")
                 logger.error("run() raised:\n%s", "".join(traceback.format_exception(exc)))
                 return await _answer(send, 500, _message(RUN_FAILED_MESSAGE), extra, _JSON, failed=True), None
-            self.metrics.run_latency.observe(run_ms / 1000.0)
+            self.metrics.observe_run(run_ms / 1000.0)
             headers = [*extra, (b"x-ms-run-fn-exec-ms", f"{run_ms:.3f}".encode())]
             headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
             content_type = answer.content_type.encode() if answer.content_type else None
             status = await _answer(send, answer.status, answer.body, headers, content_type, failed=answer.failed)
             return status, run_ms
         finally:
-            self.metrics.in_progress.dec()
+            self.metrics.finished()
             if not keep_slot:
                 self.limiter.release()
 
@@ -342,7 +343,7 @@ def _request_ids(raw: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, byte
         elif key == b"traceid":
             trace_id = value
     if request_id is None:
-        request_id = str(uuid.uuid4()).encode()
+        request_id = _new_request_id()
     elif len(request_id) > HEADER_LIMIT:
         return [], f"x-request-id must not exceed {HEADER_LIMIT} characters"
     out = [(b"x-request-id", request_id)]
@@ -358,6 +359,30 @@ def _request_ids(raw: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, byte
     if trace_id is not None:
         out.append((b"TraceId", trace_id))
     return out, None
+
+
+class _RequestIds:
+    """Random (version 4) UUIDs, as azmlinfsrv's `uuid.uuid4()`, with one read of the OS's
+    randomness for 256 of them instead of one a request. Filled lazily: in the worker,
+    after the fork, so that workers never share ids."""
+
+    def __init__(self) -> None:
+        self._pool: list[bytes] = []
+
+    def __call__(self) -> bytes:
+        if not self._pool:
+            raw = bytearray(os.urandom(16 * 256))
+            raw[6::16] = bytes((byte & 0x0F) | 0x40 for byte in raw[6::16])  # version 4
+            raw[8::16] = bytes((byte & 0x3F) | 0x80 for byte in raw[8::16])  # RFC 4122 variant
+            text = raw.hex().encode()
+            self._pool = [
+                b"-".join((text[i : i + 8], text[i + 8 : i + 12], text[i + 12 : i + 16], text[i + 16 : i + 20], text[i + 20 : i + 32]))
+                for i in range(0, len(text), 32)
+            ]
+        return self._pool.pop()
+
+
+_new_request_id = _RequestIds()
 
 
 def _flask_headers(raw: list[tuple[bytes, bytes]]) -> dict[str, str]:

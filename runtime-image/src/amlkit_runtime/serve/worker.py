@@ -15,6 +15,7 @@ from amlkit_runtime.entry_script import EntryScriptError, load_entry_script
 from amlkit_runtime.serve import fast_json
 from amlkit_runtime.serve.access_log import AccessLog
 from amlkit_runtime.serve.metrics import Metrics
+from amlkit_runtime.serve.protocol import HttpProtocol
 from amlkit_runtime.serve.runner import Limiter
 from amlkit_runtime.serve.scoring import ScoringScript
 from amlkit_runtime.serve.settings import ServeSettings
@@ -86,7 +87,7 @@ def serve(
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         loop="uvloop",
-        http="httptools",
+        http=HttpProtocol,  # uvicorn's httptools protocol, one write a response (protocol.py)
         lifespan="on",
         access_log=False,  # app.py writes its own JSON lines
         proxy_headers=False,  # nothing reads the client address; saves a middleware a request
