@@ -91,6 +91,7 @@ class AssetCatalog(pulumi.ComponentResource):
         self._args = args
         self._ws = args.workspace
         self._ids: dict[tuple[str, str, str], pulumi.Output[str]] = {}
+        self._digests: dict[tuple[str, str, str], str] = {}
         self._subscription = authorization.get_client_config_output().subscription_id
         self.register_outputs({})
 
@@ -157,6 +158,18 @@ class AssetCatalog(pulumi.ComponentResource):
             )
         )
 
+    def _same_content(self, key: tuple[str, str, str], digest: str, owner: str) -> None:
+        """One name and version is one registration; versions are immutable in Azure ML,
+        so other content under the same name and version is a mistake, not a share.
+        Raised as a RunError: the engine prints the line, without a traceback."""
+        known = self._digests.setdefault(key, digest)
+        if known != digest:
+            kind, name, version = key
+            raise pulumi.RunError(
+                f"{owner}: {kind} {name}:{version} is already used by another deployment of "
+                f"this stack with other content; give one of them another name or version"
+            )
+
     # -- what deployments ask ------------------------------------------------------------
 
     def model_id(self, model: ModelAsset | str, owner: str) -> pulumi.Output[str]:
@@ -168,6 +181,7 @@ class AssetCatalog(pulumi.ComponentResource):
         name = model.name or f"{owner}-model"
         version = model.version or digest[:12]
         key = ("model", name, version)
+        self._same_content(key, digest, owner)
         if key not in self._ids:
             uri = self._upload(f"model-{_slug(name)}-{_slug(version)}", path, digest)
             registered = ml.ModelVersion(
@@ -231,6 +245,7 @@ class AssetCatalog(pulumi.ComponentResource):
         name = environment.name or f"{_slug(owner)}-env"
         version = environment.version or digest[:12]
         key = ("environment", name, version)
+        self._same_content(key, digest, owner)
         if key not in self._ids:
             routes = environment.inference_config
             registered = ml.EnvironmentVersion(
