@@ -213,7 +213,7 @@ def _endpoint_alerts(t: AlertThresholds) -> list[_Alert]:
                 ENDPOINT_NAMESPACE,
                 "GreaterThan",
                 t.server_errors_per_minute,
-                "Total",
+                "Average",  # of a per-minute count: "a minute", whatever the window
                 f"More than {t.server_errors_per_minute} 5xx answers a minute",
                 ("statusCodeClass", "5xx"),
             )
