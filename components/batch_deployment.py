@@ -51,6 +51,10 @@ class BatchDeployment(pulumi.ComponentResource):
             if spec.compute.startswith("/subscriptions/")
             else args.compute_ids[spec.compute_name]
         )
+        # Neither code nor environment: Azure's no-code deployment of an MLflow model,
+        # where Azure generates the scoring script and environment. The stack's
+        # scoring image is only the default when there is a script for it to run.
+        no_code = spec.code_configuration is None and spec.environment is None
         deployment = ml.BatchDeployment(
             f"{name}-deployment",
             deployment_name=spec.name,
@@ -70,7 +74,9 @@ class BatchDeployment(pulumi.ComponentResource):
                 )
                 if spec.code_configuration is not None
                 else None,
-                environment_id=args.assets.environment_id(spec.environment, owner),
+                environment_id=None
+                if no_code
+                else args.assets.environment_id(spec.environment, owner),
                 environment_variables=dict(settings.environment_variables) or None,
                 resources=ml.DeploymentResourceConfigurationArgs(
                     instance_count=settings.instance_count or spec.resources.instance_count

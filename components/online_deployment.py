@@ -59,6 +59,10 @@ class OnlineDeployment(pulumi.ComponentResource):
         super().__init__("amlkit:index:OnlineDeployment", name, None, opts)
         spec, ws = args.spec, args.workspace
         owner = spec.name
+        # Neither code nor environment: Azure's no-code deployment of an MLflow model,
+        # where Azure generates the scoring script and environment. The stack's
+        # scoring image is only the default when there is a script for it to run.
+        no_code = spec.code_configuration is None and spec.environment is None
         common = dict(
             description=spec.description,
             app_insights_enabled=spec.app_insights_enabled,
@@ -70,7 +74,7 @@ class OnlineDeployment(pulumi.ComponentResource):
             )
             if spec.code_configuration is not None
             else None,
-            environment_id=args.assets.environment_id(spec.environment, owner),
+            environment_id=None if no_code else args.assets.environment_id(spec.environment, owner),
             environment_variables=runtime_variables(spec) or None,
             instance_type=spec.instance_type,
             liveness_probe=_probe(spec.liveness_probe),
@@ -141,9 +145,12 @@ class OnlineDeployment(pulumi.ComponentResource):
 def runtime_variables(spec: OnlineDeploymentSpec) -> dict[str, str]:
     """The spec's environment variables, plus, on the stack's scoring image, the
     request settings for amlkit-serve. A value the user set always wins."""
-    on_scoring_image = spec.environment is None or (
-        not isinstance(spec.environment, str) and spec.environment.image == SCORING_IMAGE
-    )
+    if spec.environment is None:
+        on_scoring_image = spec.code_configuration is not None  # else Azure's no-code path
+    else:
+        on_scoring_image = (
+            not isinstance(spec.environment, str) and spec.environment.image == SCORING_IMAGE
+        )
     if not on_scoring_image:
         return dict(spec.environment_variables)
     runtime = {

@@ -67,7 +67,8 @@ class BatchDeploymentSpec(Spec):
     code_configuration: CodeConfiguration | None = None
     """Not needed for MLflow models."""
     environment: EnvironmentRef | None = None
-    """Default: the stack's scoring image (runtime-image/)."""
+    """Default: the stack's scoring image (runtime-image/) when `code_configuration` is
+    given; with neither, Azure generates both for an MLflow model (no-code deployment)."""
     compute: Annotated[str, StringConstraints(min_length=1)]
     """`azureml:<cluster>`: a compute cluster of this stack, or an ARM id."""
     resources: BatchResources = BatchResources()
@@ -105,7 +106,7 @@ class BatchDeploymentSpec(Spec):
     def _rules(self) -> BatchDeploymentSpec:
         # A registered model may be MLflow (no scoring code needed); Azure decides.
         # An inline custom model needs a scoring script, or the job cannot score.
-        # Without `environment`, the stack's scoring image runs it.
+        # Without `environment`, the stack's scoring image runs the script.
         if isinstance(self.model, str) or self.model.type == "mlflow_model":
             return self
         if self.code_configuration is None:

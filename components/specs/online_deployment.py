@@ -113,7 +113,8 @@ class OnlineDeploymentSpec(Spec):
     model_mount_path: str | None = None
     code_configuration: CodeConfiguration | None = None
     environment: EnvironmentRef | None = None
-    """Default: the stack's scoring image (runtime-image/)."""
+    """Default: the stack's scoring image (runtime-image/) when `code_configuration` is
+    given; with neither, Azure generates both for an MLflow model (no-code deployment)."""
     environment_variables: dict[str, str] = {}
     instance_type: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     """VM size (managed, required) or an instance-type CRD name (Kubernetes)."""

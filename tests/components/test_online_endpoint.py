@@ -461,3 +461,32 @@ def test_a_failed_read_of_live_traffic_stops_the_program(
     mocks = _LiveEndpoint(None, "RESPONSE 403: 403 Forbidden ERROR CODE: AuthorizationFailed")
     with pytest.raises(Exception, match="AuthorizationFailed"):
         _render_with(mocks, environment, workspace_ref, role_scopes)
+
+
+def test_mlflow_model_without_code_is_a_no_code_deployment(
+    render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef, role_scopes: RoleScopes
+) -> None:
+    """As the `ncd` sample: Azure generates the script and environment of an MLflow
+    model; the scoring image with no script to run would never become ready."""
+    rec = _render(
+        render,
+        environment,
+        workspace_ref,
+        role_scopes,
+        {
+            "name": "score",
+            "deployments": [
+                {
+                    "name": "sklearn-deployment",
+                    "model": "azureml:sklearn-diabetes:2",
+                    "instance_type": "Standard_DS3_v2",
+                    "instance_count": 1,
+                }
+            ],
+        },
+    )
+    props = rec.one(f"{ML}:OnlineDeployment").inputs["properties"]
+    assert "environmentId" not in props
+    assert "codeConfiguration" not in props
+    assert "environmentVariables" not in props  # no amlkit-serve settings either
+    assert props["model"] == f"{workspace_ref.workspace_id}/models/sklearn-diabetes/versions/2"
