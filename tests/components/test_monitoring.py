@@ -97,7 +97,9 @@ def test_alerts_use_the_spec_thresholds_on_the_right_scope(prod_like: Recording)
     expected = {
         # metric: (scope, operator, threshold, aggregation)
         "RequestLatency": (ENDPOINT_ID, "GreaterThan", 400, "Average"),
-        "RequestsPerMinute": (ENDPOINT_ID, "GreaterThan", 2, "Total"),
+        # A per-minute count averaged over the window: "2 a minute" whatever the window
+        # (a Total over a 5-minute window fires at a fifth of that rate).
+        "RequestsPerMinute": (ENDPOINT_ID, "GreaterThan", 2, "Average"),
         "CpuUtilizationPercentage": (BLUE_ID, "GreaterThan", 70, "Average"),
         "CpuMemoryUtilizationPercentage": (BLUE_ID, "GreaterThan", 80, "Average"),
         "DeploymentCapacity": (BLUE_ID, "LessThan", 3, "Minimum"),
