@@ -53,11 +53,6 @@ class Tolerated:
     reason: str
 
 
-SCORING_RUNTIME = {
-    "SCORING_TIMEOUT_MS": "5000",
-    "AMLKIT_MAX_CONCURRENT_REQUESTS": "1",
-    "AMLKIT_DEPLOYMENT_NAME": "sklearn-deployment",
-}
 PROBE_DEFAULTS = {
     "initialDelay": "PT10S",
     "period": "PT10S",
@@ -86,7 +81,7 @@ TOLERATED = [
     Tolerated(
         "properties.environmentId",
         arm_id,
-        "inline environment (image + conda): amlkit registers an environment version and sends its ARM id; for the no-code (MLflow) sample, amlkit's shared scoring image stands where Azure would pick a curated MLflow image",
+        "inline environment (image + conda): amlkit registers an environment version and sends its ARM id",
     ),
     Tolerated(
         "properties.compute",
@@ -159,11 +154,6 @@ TOLERATED = [
     ),
     Tolerated("tags.environment", default("test"), "amlkit's stack tags"),
     Tolerated("tags.managed-by", default("amlkit"), "amlkit's stack tags"),
-    Tolerated(
-        "properties.environmentVariables.*",
-        lambda ours, theirs: theirs is None and ours in SCORING_RUNTIME.values(),
-        "on amlkit's scoring image, the request settings as amlkit-serve's variables (components/online_deployment.py runtime_variables)",
-    ),
     # -- deliberate ------------------------------------------------------------------------
     Tolerated(
         "properties.properties.remoteLoginPortPublicAccess",
@@ -251,6 +241,11 @@ def test_the_bodies_agree_on_what_the_files_set(compared: dict[str, dict[str, An
         assert props["loggingLevel"] == "Info"  # azure-ai-ml sends `info`: same enum value
         assert props["retrySettings"] == {"maxRetries": 3, "timeout": "PT5M"}
         assert (props["errorThreshold"], props["miniBatchSize"]) == (-1, 2)
+    # MLflow without code or environment: both leave Azure to generate them (no-code deployment).
+    ncd = compared["cli/endpoints/online/ncd/sklearn-deployment.yaml"]
+    for body in (batch["ours"], batch["theirs"], ncd["ours"], ncd["theirs"]):
+        assert "environmentId" not in body["properties"]
+        assert "codeConfiguration" not in body["properties"]
     k8s = compared["cli/endpoints/online/kubernetes/kubernetes-blue-deployment.yml"]
     for body in (k8s["ours"], k8s["theirs"]):
         assert body["properties"]["requestSettings"]["requestTimeout"] == "PT3S"
