@@ -168,3 +168,59 @@ def test_inline_environment_with_conda_file(
     assert rec.outputs["id"] == (
         f"{WORKSPACE_ID}/environments/sklearn-env/versions/{version['version']}"
     )
+
+
+def test_a_single_file_model_is_one_blob_and_its_uri_names_the_file(
+    render: Any, workspace_ref: WorkspaceRef, tmp_path: Path
+) -> None:
+    file = tmp_path / "model.pkl"
+    file.write_bytes(b"pickle")
+    model = ModelAsset(path=str(file), name="clf", version="7")
+    rec = _catalog(render, workspace_ref, lambda c: {"model": c.model_id(model, "blue")})
+    (blob,) = rec.of_type(BLOB)
+    prefix = f"LocalUpload/{content_hash(file)[:32]}/model.pkl"
+    assert blob.inputs["blobName"] == prefix
+    assert blob.inputs["source"]["path"] == str(file)
+    props = rec.one(f"{ML}:ModelVersion").inputs["properties"]
+    assert props["modelUri"].endswith(f"/datastores/amlkit_assets/paths/{prefix}")
+    assert rec.outputs["model"] == f"{WORKSPACE_ID}/models/clf/versions/7"
+
+
+def test_other_content_under_one_name_and_version_is_refused(
+    render: Any, workspace_ref: WorkspaceRef, model_dir: Path, tmp_path: Path
+) -> None:
+    """Versions are immutable in Azure ML: sharing the first registration would
+    silently deploy the wrong model for the second deployment."""
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "model.joblib").write_bytes(b"other weights")
+
+    def use(catalog: AssetCatalog) -> dict[str, Any]:
+        return {
+            "blue": catalog.model_id(
+                ModelAsset(path=str(model_dir), name="clf", version="1"), "blue"
+            ),
+            "green": catalog.model_id(
+                ModelAsset(path=str(other), name="clf", version="1"), "green"
+            ),
+        }
+
+    with pytest.raises(pulumi.RunError, match=r"^green: model clf:1 is already used by another"):
+        _catalog(render, workspace_ref, use)
+
+
+def test_other_image_under_one_environment_name_and_version_is_refused(
+    render: Any, workspace_ref: WorkspaceRef
+) -> None:
+    def use(catalog: AssetCatalog) -> dict[str, Any]:
+        return {
+            "blue": catalog.environment_id(
+                EnvironmentAsset(name="serve", version="1", image="python:3.11-slim"), "blue"
+            ),
+            "green": catalog.environment_id(
+                EnvironmentAsset(name="serve", version="1", image="python:3.12-slim"), "green"
+            ),
+        }
+
+    with pytest.raises(pulumi.RunError, match=r"^green: environment serve:1 is already used"):
+        _catalog(render, workspace_ref, use)

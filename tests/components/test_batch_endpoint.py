@@ -169,3 +169,31 @@ def test_deployments_wait_for_their_endpoint(two: Recording) -> None:
 def test_bad_batch_endpoints_are_refused(endpoint: dict[str, Any], fragment: str) -> None:
     with pytest.raises(ValueError, match=fragment):
         BatchEndpointSpec.model_validate(endpoint)
+
+
+def test_mlflow_model_without_code_is_a_no_code_deployment(
+    render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef
+) -> None:
+    """Neither code nor environment (the heart-classifier-mlflow sample): Azure
+    generates both for an MLflow model; the scoring image would have no script to run."""
+    rec = _render(
+        render,
+        environment,
+        workspace_ref,
+        {
+            "name": "heart-batch",
+            "deployments": [
+                {
+                    "name": "classifier-xgboost-mlflow",
+                    "type": "model",
+                    "model": "azureml:heart-classifier-mlflow@latest",
+                    "compute": "azureml:cpu-cluster",
+                    "resources": {"instance_count": 2},
+                }
+            ],
+        },
+    )
+    props = rec.one(f"{ML}:BatchDeployment").inputs["properties"]
+    assert "environmentId" not in props
+    assert "codeConfiguration" not in props
+    assert props["model"]["assetId"].endswith("/models/heart-classifier-mlflow/versions/1")
