@@ -90,7 +90,9 @@ class Monitoring(pulumi.ComponentResource):
         }
         for endpoint, endpoint_id in args.online_endpoints.items():
             self.diagnostic_setting_ids[endpoint] = monitor.DiagnosticSetting(
-                f"{name}-{endpoint}-logs",
+                # "-endpoint-logs": an endpoint named "workspace" must not collide
+                # with the workspace's own setting above.
+                f"{name}-{endpoint}-endpoint-logs",
                 name=names.diagnostic_setting(endpoint),
                 resource_uri=endpoint_id,
                 workspace_id=logs,
@@ -138,7 +140,9 @@ class Monitoring(pulumi.ComponentResource):
         for (endpoint, deployment), deployment_id in args.online_deployments.items():
             requested = (args.deployment_capacity or {}).get((endpoint, deployment))
             for alert in _deployment_alerts(thresholds, requested):
-                self._alert(args, names, f"{endpoint}-{deployment}", deployment_id, alert)
+                # "_" appears in no endpoint or deployment name: endpoint a-b with
+                # deployment c and endpoint a with deployment b-c get different rules.
+                self._alert(args, names, f"{endpoint}_{deployment}", deployment_id, alert)
         self.register_outputs({"action_group_id": self.action_group_id})
 
     def _alert(

@@ -131,6 +131,13 @@ class UserAssignedRef(Spec):
         given = [k for k in ("name", "resource_id", "client_id", "object_id") if getattr(self, k)]
         if len(given) != 1:
             raise ValueError("give exactly one of name, resource_id, client_id, object_id")
+        if given[0] in ("client_id", "object_id"):
+            # The CLI looks the identity up; ARM's `userAssignedIdentities` takes resource ids.
+            raise ValueError(
+                f"{given[0]}: amlkit names a user-assigned identity by `resource_id` "
+                "(/subscriptions/.../userAssignedIdentities/<name>) or by `name` of this "
+                "stack's identities, as Azure's API takes resource ids"
+            )
         return self
 
 

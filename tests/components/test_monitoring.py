@@ -155,3 +155,35 @@ def test_a_null_threshold_turns_its_alert_off(render: Any, environment: StackEnv
 def test_frequency_above_window_is_refused() -> None:
     with pytest.raises(ValueError, match="frequency_minutes"):
         MonitoringSpec.model_validate({"alerts": {"window_minutes": 5, "frequency_minutes": 10}})
+
+
+def test_names_never_collide(render: Any, environment: StackEnvironment) -> None:
+    """An endpoint named "workspace"; endpoint a-b/deployment c beside a/deployment b-c."""
+    spec = MonitoringSpec()
+    endpoints = {n: f"{WORKSPACE_ID}/onlineEndpoints/{n}" for n in ("workspace", "ab-cd", "ab")}
+    deployments = {
+        ("ab-cd", "efg"): f"{endpoints['ab-cd']}/deployments/efg",
+        ("ab", "cd-efg"): f"{endpoints['ab']}/deployments/cd-efg",
+    }
+
+    def program() -> None:
+        Monitoring(
+            "monitoring",
+            MonitoringArgs(
+                spec=spec,
+                environment=environment,
+                resource_group_name="rg-amlkit-test",
+                workspace_id=WORKSPACE_ID,
+                monitoring=MonitoringRef(
+                    log_analytics_workspace_id=LOGS_ID, app_insights_id=INSIGHTS_ID
+                ),
+                online_endpoints=endpoints,
+                online_deployments=deployments,
+            ),
+        )
+
+    rec: Recording = render(program)  # the mock engine refuses duplicate URNs, as the engine does
+    assert len(rec.of_type(DIAGNOSTICS)) == 4
+    rules = [a.inputs["ruleName"] for a in rec.of_type(ALERT)]
+    assert len(rules) == len(set(rules))  # Azure wants them unique in the resource group
+    assert len(rules) == 3 * 2 + 2 * 2  # latency + 5xx per endpoint, CPU + memory per deployment

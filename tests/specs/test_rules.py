@@ -287,6 +287,19 @@ RULES: list[tuple[str, Mutation, str, str]] = [
         "identity 'ghost' is not in `identities`",
     ),
     (
+        "user-assigned identities are named by resource id, not client id",
+        set_(
+            online,
+            "identity",
+            {
+                "type": "user_assigned",
+                "user_assigned_identities": [{"client_id": "00000000-0000-0000-0000-000000000001"}],
+            },
+        ),
+        "online_endpoints[test-score].identity.user_assigned_identities[0]",
+        "client_id: amlkit names a user-assigned identity by `resource_id`",
+    ),
+    (
         "roles are granted on the scope they belong to",
         lambda v: v["identities"][0].__setitem__(
             "roles", [{"role": "AcrPull", "scope": "storage"}]
