@@ -14,8 +14,8 @@ for one program run rendered under the mock runtime, the steps `pulumi up` or
    update, in reverse dependency order of the previous run's state.
 
 `ignore_changes` paths keep the old input value, as the engine does.
-An azure-native resource is created or updated with a PUT of
-`{location, identity, sku, kind, tags, properties}` built from its inputs to the
+An azure-native resource is created or updated with a PUT of the body
+`amlkit plan --check-azure` builds from its inputs (amlkit/azure_body.py) to the
 id built from its inputs, waiting on the operation (what azure-native does),
 deleted with a DELETE. A dynamic resource is driven through its own provider,
 unpickled from its `__provider` input as the engine's dynamic-provider process
@@ -39,6 +39,8 @@ import dill  # type: ignore[import-untyped]
 import pulumi
 from azure.core.credentials import TokenCredential
 
+from amlkit.azure_body import request_body
+from amlkit.azure_models import model_for
 from amlkit.mock_ids import resource_id
 from amlkit.mock_runtime import AzureMocks, Recording, Registration
 from components.arm_client import ArmClient
@@ -51,7 +53,6 @@ DEPLOYMENT = f"{ML}:OnlineDeployment"
 DYNAMIC = "pulumi-python:dynamic:Resource"
 REPLAYED = (ENDPOINT, DEPLOYMENT, DYNAMIC)
 PROVIDER = "__provider"
-_ARM_BODY = ("location", "identity", "sku", "kind", "tags", "properties")
 
 
 class StepFailed(Exception):
@@ -113,7 +114,7 @@ class EngineReplay:
         rid = resource_id(r.type, r.name, inputs)
         self._step(run, "update" if old else "create", r.name)
         try:
-            outputs = self.arm.put(rid, arm_body(inputs))
+            outputs = self.arm.put(rid, arm_body(r.type, inputs))
         except Exception as error:
             raise StepFailed(f"{run}: {r.name}: {error}") from error
         self.state[r.urn] = Entry(r.urn, r.type, r.name, rid, inputs, outputs, r.depends_on)
@@ -175,13 +176,11 @@ class EngineReplay:
         self.standin.state.label = label
 
 
-def arm_body(inputs: dict[str, Any]) -> dict[str, Any]:
-    """The body azure-native PUTs: the ARM fields of the inputs, nulls dropped."""
-    body = {k: copy.deepcopy(inputs[k]) for k in _ARM_BODY if inputs.get(k) is not None}
-    identity = body.get("identity")
-    if isinstance(identity, dict) and isinstance(identity.get("userAssignedIdentities"), list):
-        identity["userAssignedIdentities"] = {i: {} for i in identity["userAssignedIdentities"]}
-    cleaned: dict[str, Any] = _without_nulls(body)
+def arm_body(type_token: str, inputs: dict[str, Any]) -> dict[str, Any]:
+    """The body azure-native PUTs, as `amlkit plan --check-azure` builds it; nulls dropped."""
+    model = model_for(type_token)
+    assert model is not None, f"no Azure model for {type_token}"
+    cleaned: dict[str, Any] = _without_nulls(request_body(type_token, inputs, model))
     return cleaned
 
 
