@@ -35,7 +35,6 @@ class ScoringImageArgs:
     environment: StackEnvironment
     workspace: WorkspaceRef
     registry_login_server: pulumi.Input[str]
-    registry_id: pulumi.Input[str]
 
 
 class ScoringImage(pulumi.ComponentResource):

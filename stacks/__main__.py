@@ -75,7 +75,6 @@ image = ScoringImage(
         environment=env,
         workspace=workspace.ref,
         registry_login_server=workspace.registry_login_server,
-        registry_id=workspace.registry_id,
     ),
 )
 assets = AssetCatalog(

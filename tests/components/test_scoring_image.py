@@ -13,7 +13,6 @@ from components.scoring_image import ScoringImage, ScoringImageArgs
 from components.specs import StackEnvironment
 from components.specs.scoring_image import ScoringImageSpec
 from components.workspace_ref import WorkspaceRef
-from tests.components.conftest import REGISTRY_ID
 from tests.conftest import ROOT
 
 LOGIN_SERVER = "cramlkittest.azurecr.io"
@@ -33,7 +32,6 @@ def _image(render: Any, environment: StackEnvironment, workspace_ref: WorkspaceR
                 environment=environment,
                 workspace=workspace_ref,
                 registry_login_server=LOGIN_SERVER,
-                registry_id=REGISTRY_ID,
             ),
         )
         pulumi.export("image_ref", image.image_ref)
