@@ -18,62 +18,36 @@
 - `read` (`pulumi refresh`) takes the split Azure holds into the state, so a
   change made outside Pulumi shows as a diff and the next `up` restores the config's.
 
-Pulumi pickles this object (with dill) into the stack's state and unpickles it
-in its dynamic-provider process: it holds two plain values, never a live
-client; clients and credentials are made per call. The class is found by
-reference, so `components` must be importable there (it is: `pip install -e .`).
+How it reaches ARM and survives pickling: `arm_provider.py`.
 """
 
 from __future__ import annotations
 
-import os
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from typing import Any, Literal, cast
 
-from azure.core.credentials import TokenCredential
 from pulumi.dynamic import (
     CheckFailure,
     CheckResult,
     CreateResult,
     DiffResult,
     ReadResult,
-    ResourceProvider,
     UpdateResult,
 )
 
-from .arm_client import PUBLIC_CLOUD, ArmClient, ArmError
+from .arm_client import ArmError
+from .arm_provider import ArmProvider, writable_body
 from .specs.online_endpoint import check_traffic
-
-ARM_ENDPOINT_VARIABLE = "AMLKIT_ARM_ENDPOINT"
-"""Set it for a sovereign cloud (e.g. https://management.chinacloudapi.cn); default: public Azure."""
 
 # Inputs that name the endpoint: another endpoint is another resource.
 _TARGET = ("workspaceId", "endpointName")
 _SPLIT = ("traffic", "mirrorTraffic")
 # What ARM computes: never sent back in a PUT.
 _READ_ONLY_PROPERTIES = ("provisioningState", "scoringUri", "swaggerUri")
-_READ_ONLY_TOP = ("id", "name", "type", "systemData")
 
 
-def default_credential() -> TokenCredential:
-    """azure-identity's chain: environment, workload identity, managed identity, Azure CLI..."""
-    from azure.identity import DefaultAzureCredential
-
-    return DefaultAzureCredential()
-
-
-class EndpointTrafficProvider(ResourceProvider):
+class EndpointTrafficProvider(ArmProvider):
     """Applies one endpoint's live and mirrored traffic split."""
-
-    def __init__(
-        self,
-        arm_endpoint: str | None = None,
-        credential: Callable[[], TokenCredential] | None = None,
-    ) -> None:
-        self.arm_endpoint = arm_endpoint
-        """Default: $AMLKIT_ARM_ENDPOINT, else https://management.azure.com."""
-        self.credential = credential
-        """A factory, called per operation; default: DefaultAzureCredential."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
         failures = [CheckFailure(key, f"{key} is required") for key in _TARGET if not news.get(key)]
@@ -170,10 +144,6 @@ class EndpointTrafficProvider(ResourceProvider):
             )
         return {**props, "traffic": traffic, "mirrorTraffic": mirror, **live, "applied": True}
 
-    def _client(self) -> ArmClient:
-        base_url = self.arm_endpoint or os.environ.get(ARM_ENDPOINT_VARIABLE) or PUBLIC_CLOUD
-        return ArmClient((self.credential or default_credential)(), base_url)
-
 
 def endpoint_id(props: Mapping[str, Any]) -> str:
     return f"{props['workspaceId']}/onlineEndpoints/{props['endpointName']}"
@@ -183,20 +153,9 @@ def with_split(
     endpoint: Mapping[str, Any], traffic: Mapping[str, int], mirror: Mapping[str, int]
 ) -> dict[str, Any]:
     """The endpoint as Azure returned it, writable fields only, with this split."""
-    body = {k: v for k, v in endpoint.items() if k not in _READ_ONLY_TOP}
-    properties = {
-        k: v
-        for k, v in (endpoint.get("properties") or {}).items()
-        if k not in _READ_ONLY_PROPERTIES
-    }
-    body["properties"] = {**properties, "traffic": dict(traffic), "mirrorTraffic": dict(mirror)}
-    identity = endpoint.get("identity")
-    if isinstance(identity, dict):
-        writable = {"type": identity.get("type")}
-        if identity.get("userAssignedIdentities"):
-            writable["userAssignedIdentities"] = {i: {} for i in identity["userAssignedIdentities"]}
-        body["identity"] = writable
-    return body
+    return writable_body(
+        endpoint, _READ_ONLY_PROPERTIES, traffic=dict(traffic), mirrorTraffic=dict(mirror)
+    )
 
 
 def _live(endpoint: Mapping[str, Any]) -> dict[str, dict[str, int]]:

@@ -1,10 +1,16 @@
-"""Shared inputs for component tests: a workspace reference with ARM-shaped ids."""
+"""Shared inputs for component tests: a workspace reference with ARM-shaped ids,
+and the Azure stand-in with a client of it."""
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+from pathlib import Path
+
 import pytest
 
+from components.arm_client import ArmClient
 from components.workspace_ref import RoleScopes, WorkspaceRef
+from tests.azure_standin import Standin, serve, standin_credential
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-amlkit-test/providers"
 WORKSPACE_ID = f"{SUB}/Microsoft.MachineLearningServices/workspaces/mlw-amlkit-test"
@@ -36,3 +42,18 @@ def role_scopes() -> RoleScopes:
         workspace=WORKSPACE_ID,
         application_insights=INSIGHTS_ID,
     )
+
+
+@pytest.fixture
+def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Standin]:
+    """Azure ML's endpoint API on 127.0.0.1 over TLS. Its certificate is trusted the
+    way any private CA is: by the process's environment (requests reads
+    REQUESTS_CA_BUNDLE)."""
+    with serve(tmp_path) as running:
+        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
+        yield running
+
+
+@pytest.fixture
+def arm(standin: Standin) -> ArmClient:
+    return ArmClient(standin_credential(), standin.base_url)

@@ -10,8 +10,6 @@ the checks run over that timeline and print it when they fail.
 
 from __future__ import annotations
 
-from collections.abc import Iterator
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -21,22 +19,13 @@ from components.asset_catalog import AssetCatalog, AssetCatalogArgs
 from components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
 from components.specs import OnlineEndpointSpec, StackEnvironment
 from components.workspace_ref import RoleScopes, WorkspaceRef
-from tests.azure_standin import Change, Standin, serve, standin_credential
+from tests.azure_standin import Change, Standin, standin_credential
 from tests.engine_replay import EngineReplay, StepFailed
 
 pytestmark = pytest.mark.slow
 
 DEFAULT_ENV = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/environments/amlkit-scoring/versions/abc"
 ENDPOINT = "score"
-
-
-@pytest.fixture
-def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Standin]:
-    with serve(tmp_path) as running:
-        # The stand-in's certificate is trusted the way any private CA is: by the
-        # environment of the process (requests reads REQUESTS_CA_BUNDLE).
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
-        yield running
 
 
 def _deployment(name: str) -> dict[str, Any]:
@@ -132,10 +121,12 @@ class Scenario:
         return "\nconfig by run:\n" + "\n".join(configs) + "\ntimeline:\n" + "\n".join(rows)
 
     def live(self) -> dict[str, int]:
-        return {k: v for k, v in self.standin.state.live().get(ENDPOINT, {}).items() if v}
+        return {k: v for k, v in self.standin.state.online.live().get(ENDPOINT, {}).items() if v}
 
     def mirrored(self) -> dict[str, int]:
-        return {k: v for k, v in self.standin.state.mirrored().get(ENDPOINT, {}).items() if v}
+        return {
+            k: v for k, v in self.standin.state.online.mirrored().get(ENDPOINT, {}).items() if v
+        }
 
     def check_never_dropped(self) -> None:
         """Once traffic was applied, no committed write left it at zero while the
@@ -252,7 +243,7 @@ def test_rollout_from_create_to_destroy_never_drops_traffic(scenario: Scenario) 
         (f"delete {endpoint}", "DELETE endpoint score"),
     ], table
     assert _steps(scenario, "destroy")[0][2] == {"green": 0}, table
-    assert scenario.standin.state.endpoints == {}
+    assert scenario.standin.state.online.endpoints == {}
 
 
 def test_removing_a_deployment_with_live_traffic_moves_it_first(scenario: Scenario) -> None:
@@ -264,7 +255,7 @@ def test_removing_a_deployment_with_live_traffic_moves_it_first(scenario: Scenar
         ("update online-score-traffic-split", "PUT endpoint score", {"blue": 100}),
         ("delete online-score-green-deployment", "DELETE deployment green", {"blue": 100}),
     ], table
-    assert scenario.standin.state.deployment_names() == {ENDPOINT: ["blue"]}, table
+    assert scenario.standin.state.online.deployment_names() == {ENDPOINT: ["blue"]}, table
 
 
 def test_a_traffic_change_and_a_tag_change_in_one_run(scenario: Scenario) -> None:

@@ -4,39 +4,21 @@ let the scenarios pass for nothing)."""
 
 from __future__ import annotations
 
-import base64
 import ssl
-import subprocess
-import sys
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
-import dill  # type: ignore[import-untyped]
 import httpx
 import pytest
 from azure.core.credentials import AccessToken
-from pulumi.dynamic.dynamic import serialize_provider
 
 from components.arm_client import ArmClient, ArmError
 from components.traffic_provider import EndpointTrafficProvider
-from tests.azure_standin import API_VERSION, Standin, serve, standin_credential
+from tests.azure_standin import API_VERSION, Standin, standin_credential
 
 ROOT = Path(__file__).resolve().parents[2]
 WS = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
 EP = f"{WS}/onlineEndpoints/score"
-
-
-@pytest.fixture
-def standin(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Standin]:
-    with serve(tmp_path) as running:
-        monkeypatch.setenv("REQUESTS_CA_BUNDLE", str(running.ca_file))
-        yield running
-
-
-@pytest.fixture
-def arm(standin: Standin) -> ArmClient:
-    return ArmClient(standin_credential(), standin.base_url)
 
 
 @pytest.fixture
@@ -136,37 +118,6 @@ def test_diff_a_new_split_is_an_in_place_update() -> None:
     assert (mirrored.changes, mirrored.replaces) == (True, [])
     moved = provider.diff("id", old, {**old, "endpointName": "other"})
     assert (moved.changes, moved.replaces) == (True, ["endpointName"])
-
-
-def test_the_provider_pickles_by_reference_and_loads_in_a_fresh_process() -> None:
-    """Pulumi keeps the provider pickled (dill) and loads it in its dynamic-provider process."""
-    pickled = serialize_provider(EndpointTrafficProvider())
-    assert b"azure.core" not in base64.b64decode(pickled)  # no live client in it
-    out = subprocess.run(
-        [
-            sys.executable,
-            "-c",
-            "import base64, sys, dill; p = dill.loads(base64.b64decode(sys.argv[1])); "
-            "print(type(p).__module__, type(p).__name__, p.arm_endpoint, p.credential)",
-            pickled,
-        ],
-        capture_output=True,
-        text=True,
-        check=True,
-        cwd=ROOT,
-    )
-    assert out.stdout.split() == [
-        "components.traffic_provider",
-        "EndpointTrafficProvider",
-        "None",
-        "None",
-    ]
-    with_target = dill.loads(
-        base64.b64decode(
-            serialize_provider(EndpointTrafficProvider("https://x", standin_credential))
-        )
-    )
-    assert (with_target.arm_endpoint, with_target.credential) == ("https://x", standin_credential)
 
 
 # ----- create, update, delete, read over ARM -----------------------------------
