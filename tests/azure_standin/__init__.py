@@ -1,4 +1,4 @@
-"""A stand-in for Azure ML's online endpoint API over HTTPS on 127.0.0.1, for tests."""
+"""A stand-in for Azure ML's online and batch endpoint API over HTTPS on 127.0.0.1, for tests."""
 
 from __future__ import annotations
 
@@ -7,8 +7,9 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
+from .arm import ArmRefusal
 from .server import API_VERSION, TOKEN, Standin, serve
-from .state import ArmRefusal, Change, MLState
+from .state import Change, MLState
 
 
 class StandinCredential:

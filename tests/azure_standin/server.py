@@ -4,6 +4,8 @@ served over TLS on 127.0.0.1 (Starlette on uvicorn, in a thread).
 Served, with API version 2025-12-01 only and a bearer token required:
 - PUT, GET, PATCH, DELETE `.../workspaces/{ws}/onlineEndpoints/{name}`
 - PUT, GET, PATCH, DELETE `.../onlineEndpoints/{name}/deployments/{name}`
+- PUT, GET, PATCH, DELETE `.../workspaces/{ws}/batchEndpoints/{name}`
+- PUT, GET, PATCH, DELETE `.../batchEndpoints/{name}/deployments/{name}`
 - GET `.../locations/{loc}/mfeOperationsStatus/{id}` (the `Azure-AsyncOperation`
   header of every write) and `.../mfeOperationResults/{id}` (the `Location`
   header of DELETE and PATCH), as Azure ML names them.
@@ -11,7 +13,7 @@ Served, with API version 2025-12-01 only and a bearer token required:
 Writes answer 200/201 (PUT) or 202 (PATCH, DELETE) with provisioningState
 Creating/Updating/Deleting; the operation reports InProgress, then Succeeded,
 and only then does the write take effect. Refusals carry ARM's error body
-`{"error": {"code", "message"}}`. The rules are in `state.py`.
+`{"error": {"code", "message"}}`. The rules are in `online_state.py`, `batch_state.py` and `endpoints.py`.
 """
 
 from __future__ import annotations
@@ -32,7 +34,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .state import ArmRefusal, MLState, Operation
+from .arm import ArmRefusal, Operation
+from .batch_state import BatchEndpoints
+from .online_state import OnlineEndpoints
+from .state import MLState
 from .tls import self_signed
 
 API_VERSION = "2025-12-01"
@@ -43,10 +48,15 @@ _WORKSPACE = (
     r"/subscriptions/(?P<sub>[^/]+)/resourceGroups/(?P<rg>[^/]+)"
     r"/providers/Microsoft\.MachineLearningServices/workspaces/(?P<ws>[^/]+)"
 )
-_ENDPOINT = re.compile(_WORKSPACE + r"/onlineEndpoints/(?P<ep>[^/]+)$", re.IGNORECASE)
-_DEPLOYMENT = re.compile(
-    _WORKSPACE + r"/onlineEndpoints/(?P<ep>[^/]+)/deployments/(?P<dep>[^/]+)$", re.IGNORECASE
-)
+_PATHS = {
+    kind: (
+        re.compile(_WORKSPACE + rf"/{kind}/(?P<ep>[^/]+)$", re.IGNORECASE),
+        re.compile(
+            _WORKSPACE + rf"/{kind}/(?P<ep>[^/]+)/deployments/(?P<dep>[^/]+)$", re.IGNORECASE
+        ),
+    )
+    for kind in ("onlineendpoints", "batchendpoints")  # ARM paths are case-insensitive
+}
 _OPERATION = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices/locations/"
     r"(?P<loc>[^/]+)/(?P<kind>mfeOperationsStatus|mfeOperationResults)/(?P<op>[^/]+)$",
@@ -113,40 +123,61 @@ def _route(state: MLState, request: Request, path: str, body: dict[str, Any]) ->
             {"id": path, "name": operation.id, "status": operation.status},
             headers={"x-ms-retry-after-ms": "5"} if operation.status == "InProgress" else {},
         )
-    if match := _DEPLOYMENT.match(path):
-        key = _key(match)
-        name = match["dep"]
-        if method == "GET":
-            return _resource(path, state.get_deployment(key, name))
-        if method == "PUT":
-            status, operation = state.put_deployment(key, name, body)
-            return _accepted(
-                base, match["sub"], path, state.get_deployment(key, name), status, operation
-            )
-        if method == "PATCH":
-            operation = state.patch_deployment(key, name, body)
-            return _accepted(base, match["sub"], path, None, 202, operation)
-        operation = state.delete_deployment(key, name)
-        return _accepted(base, match["sub"], path, None, 202, operation)
-    if match := _ENDPOINT.match(path):
-        key = _key(match)
-        if method == "GET":
-            return _resource(path, state.get_endpoint(key))
-        if method == "PUT":
-            status, operation = state.put_endpoint(key, match["ep"], body)
-            return _accepted(base, match["sub"], path, state.get_endpoint(key), status, operation)
-        if method == "PATCH":
-            operation = state.patch_endpoint(key, body)
-            return _accepted(base, match["sub"], path, None, 202, operation)
-        operation = state.delete_endpoint(key)
-        return _accepted(base, match["sub"], path, None, 202, operation)
+    for kind, store in (("onlineendpoints", state.online), ("batchendpoints", state.batch)):
+        endpoint_path, deployment_path = _PATHS[kind]
+        if match := deployment_path.match(path):
+            return _deployment(store, base, path, method, match, _key(match, kind), body)
+        if match := endpoint_path.match(path):
+            return _endpoint(store, base, path, method, match, _key(match, kind), body)
     raise ArmRefusal(404, "NoRegisteredProviderFound", f"No route for {method} {path} here.")
 
 
-def _key(match: re.Match[str]) -> str:
+def _endpoint(
+    store: OnlineEndpoints | BatchEndpoints,
+    base: str,
+    path: str,
+    method: str,
+    match: re.Match[str],
+    key: str,
+    body: dict[str, Any],
+) -> Response:
+    if method == "GET":
+        return _resource(path, store.get_endpoint(key))
+    if method == "PUT":
+        status, operation = store.put_endpoint(key, match["ep"], body)
+        return _accepted(base, match["sub"], path, store.get_endpoint(key), status, operation)
+    if method == "PATCH":
+        return _accepted(base, match["sub"], path, None, 202, store.patch_endpoint(key, body))
+    return _accepted(base, match["sub"], path, None, 202, store.delete_endpoint(key))
+
+
+def _deployment(
+    store: OnlineEndpoints | BatchEndpoints,
+    base: str,
+    path: str,
+    method: str,
+    match: re.Match[str],
+    key: str,
+    body: dict[str, Any],
+) -> Response:
+    name = match["dep"]
+    if method == "GET":
+        return _resource(path, store.get_deployment(key, name))
+    if method == "PUT":
+        status, operation = store.put_deployment(key, name, body)
+        deployment = store.get_deployment(key, name)
+        return _accepted(base, match["sub"], path, deployment, status, operation)
+    if method == "PATCH":
+        operation = store.patch_deployment(key, name, body)
+    else:
+        operation = store.delete_deployment(key, name)
+    return _accepted(base, match["sub"], path, None, 202, operation)
+
+
+def _key(match: re.Match[str], kind: str) -> str:
     return (
         f"/subscriptions/{match['sub']}/resourcegroups/{match['rg']}/providers/"
-        f"microsoft.machinelearningservices/workspaces/{match['ws']}/onlineendpoints/{match['ep']}"
+        f"microsoft.machinelearningservices/workspaces/{match['ws']}/{kind}/{match['ep']}"
     ).lower()
 
 
