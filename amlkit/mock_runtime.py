@@ -78,7 +78,10 @@ class AzureMocks(pulumi.runtime.Mocks):
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        if args.token == "azure-native:machinelearningservices:getOnlineEndpoint":
+        if args.token in (
+            "azure-native:machinelearningservices:getOnlineEndpoint",
+            "azure-native:machinelearningservices:getBatchEndpoint",
+        ):
             # Offline, nothing exists yet: azure-native relays ARM's 404.
             return {}, [
                 ("endpointName", "RESPONSE 404: 404 Not Found ERROR CODE: ResourceNotFound")

@@ -139,3 +139,11 @@ class ArmClient:
 def _json(response: PipelineResponse[HttpRequest, Any]) -> Any:
     text = response.http_response.text()
     return json.loads(text) if text else None
+
+
+def not_found(error: Exception) -> bool:
+    """Whether an azure-native invoke failed because ARM answered 404 (the resource,
+    its workspace or its group does not exist yet): azure-native relays ARM's
+    status and code (ResourceNotFound, ParentResourceNotFound, ResourceGroupNotFound)."""
+    text = str(error)
+    return "NotFound" in text or "404" in text

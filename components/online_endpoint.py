@@ -38,6 +38,7 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
+from .arm_client import not_found
 from .asset_catalog import AssetCatalog
 from .endpoint_traffic import EndpointTraffic, EndpointTrafficArgs
 from .identity_args import identity_args
@@ -175,9 +176,7 @@ def live_split(endpoint_name: str, ws: WorkspaceRef) -> pulumi.Output[dict[str, 
                 endpoint_name=endpoint_name, resource_group_name=names[0], workspace_name=names[1]
             )
         except Exception as error:
-            # azure-native reports ARM's answer: 404 with ResourceNotFound (or the
-            # workspace's or group's NotFound). Anything else is not "no traffic".
-            if "NotFound" in str(error) or "404" in str(error):
+            if not_found(error):  # anything else is not "no traffic"
                 return {"traffic": {}, "mirror_traffic": {}}
             raise
         properties = found.properties

@@ -4,8 +4,8 @@ for one program run rendered under the mock runtime, the steps `pulumi up` or
 `pulumi destroy` would take, in the engine's order:
 
 1. the program runs first (the render); invokes it makes, such as
-   `getOnlineEndpoint`, are answered from the stand-in, as azure-native answers
-   them from ARM;
+   `getOnlineEndpoint` and `getBatchEndpoint`, are answered from the stand-in,
+   as azure-native answers them from ARM;
 2. creates and updates, in dependency order (`dependsOn` of each registration,
    which holds explicit and input dependencies; one valid serial schedule of
    what the engine runs in parallel), skipping resources whose inputs did not
@@ -22,8 +22,8 @@ unpickled from its `__provider` input as the engine's dynamic-provider process
 does: `check`, then `create`, or `diff` then `update` when it reports changes,
 and `delete`. Only the stand-in's base URL and credential are set on it.
 
-Only the types the stand-in serves are replayed (online endpoints, their
-deployments, the traffic resource); the rest of a program (role assignments,
+Only the types the stand-in serves are replayed (online and batch endpoints,
+their deployments, the traffic and default-deployment resources); the rest of a program (role assignments,
 autoscale, assets) has no counterpart there and is left out.
 """
 
@@ -44,14 +44,18 @@ from amlkit.azure_models import model_for
 from amlkit.mock_ids import resource_id
 from amlkit.mock_runtime import AzureMocks, Recording, Registration
 from components.arm_client import ArmClient
-from components.traffic_provider import EndpointTrafficProvider
+from components.arm_provider import ArmProvider
 from tests.azure_standin import Standin
 
 ML = "azure-native:machinelearningservices"
 ENDPOINT = f"{ML}:OnlineEndpoint"
 DEPLOYMENT = f"{ML}:OnlineDeployment"
+BATCH_ENDPOINT = f"{ML}:BatchEndpoint"
+BATCH_DEPLOYMENT = f"{ML}:BatchDeployment"
 DYNAMIC = "pulumi-python:dynamic:Resource"
-REPLAYED = (ENDPOINT, DEPLOYMENT, DYNAMIC)
+REPLAYED = (ENDPOINT, DEPLOYMENT, BATCH_ENDPOINT, BATCH_DEPLOYMENT, DYNAMIC)
+# The invokes that read an endpoint, and the endpoint type each reads.
+READS = {f"{ML}:getOnlineEndpoint": ENDPOINT, f"{ML}:getBatchEndpoint": BATCH_ENDPOINT}
 PROVIDER = "__provider"
 
 
@@ -161,11 +165,11 @@ class EngineReplay:
             raise StepFailed(f"{run}: delete {entry.name}: {error}") from error
         del self.state[entry.urn]
 
-    def _provider(self, inputs: dict[str, Any]) -> EndpointTrafficProvider:
+    def _provider(self, inputs: dict[str, Any]) -> ArmProvider:
         pickled = inputs.get(PROVIDER)
         assert isinstance(pickled, str), "the dynamic resource's provider was not recorded"
         provider = dill.loads(base64.b64decode(pickled))
-        assert isinstance(provider, EndpointTrafficProvider)
+        assert isinstance(provider, ArmProvider)
         provider.arm_endpoint = self.standin.base_url
         provider.credential = self.credential
         return provider
@@ -244,8 +248,8 @@ class _StandinMocks(AzureMocks):
     def call(
         self, args: pulumi.runtime.MockCallArgs
     ) -> tuple[dict[Any, Any], list[tuple[str, str]] | None]:
-        if args.token == f"{ML}:getOnlineEndpoint":
-            rid = resource_id(ENDPOINT, str(args.args["endpointName"]), dict(args.args))
+        if args.token in READS:
+            rid = resource_id(READS[args.token], str(args.args["endpointName"]), dict(args.args))
             found = self.arm.get(rid)
             if found is None:
                 return {}, [

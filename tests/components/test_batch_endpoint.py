@@ -15,6 +15,7 @@ from components.specs.batch_endpoint import BatchEndpointSpec
 from components.workspace_ref import WorkspaceRef
 
 ML = "azure-native:machinelearningservices"
+DYNAMIC = "pulumi-python:dynamic:Resource"
 CLUSTER_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/cpu-cluster"
 DEFAULT_ENV = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/environments/amlkit-scoring/versions/abc"
 
@@ -49,6 +50,7 @@ def _render(
             ),
         )
         pulumi.export("default_deployment", endpoint.default_deployment)
+        pulumi.export("default_applied", endpoint.default_applied)
 
     recording: Recording = render(program)
     return recording
@@ -88,15 +90,54 @@ def two(render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef)
     )
 
 
-def test_endpoint_takes_entra_tokens_and_leaves_defaults_to_later(two: Recording) -> None:
+def test_endpoint_takes_entra_tokens_and_sends_the_default_azure_holds(two: Recording) -> None:
     endpoint = two.one(f"{ML}:BatchEndpoint")
     assert endpoint.inputs["endpointName"] == "nightly-score"
     assert endpoint.inputs["properties"]["authMode"] == "AADToken"
     assert endpoint.inputs["properties"]["description"] == "nightly"
-    # `defaults` may only name an existing deployment: not sent at creation, ignored after.
+    # A new endpoint has no default in Azure (getBatchEndpoint: 404), so none is
+    # sent; the config's default is written once its deployment exists.
     assert "defaults" not in endpoint.inputs["properties"]
-    assert endpoint.ignore_changes == ["properties.defaults"]
+    assert endpoint.ignore_changes == []
     assert two.outputs["default_deployment"] == "tuned"
+
+
+def test_the_default_is_written_after_every_deployment_exists(
+    two: Recording, workspace_ref: WorkspaceRef
+) -> None:
+    written = two.one(DYNAMIC, "batch-score-defaults")
+    assert written.inputs["workspaceId"] == workspace_ref.workspace_id
+    assert written.inputs["endpointName"] == "nightly-score"
+    assert written.inputs["deploymentName"] == "tuned"
+    assert written.inputs["deployments"] == ["tuned", "summary"]
+    deployments = {
+        two.one(f"{ML}:BatchDeployment", f"batch-score-{n}-deployment").urn
+        for n in ("tuned", "summary")
+    }
+    assert deployments <= set(written.depends_on)
+    # Offline nothing is written, and the output says so.
+    assert two.outputs["default_applied"] is False
+
+
+def test_one_deployment_is_the_default_without_naming_it(
+    render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef
+) -> None:
+    one = _render(
+        render,
+        environment,
+        workspace_ref,
+        {"name": "nightly-score", "deployments": [_deployment("only")]},
+    )
+    assert one.one(DYNAMIC, "batch-score-defaults").inputs["deploymentName"] == "only"
+
+
+def test_an_endpoint_without_deployments_has_no_default_to_write(
+    render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef
+) -> None:
+    empty = _render(render, environment, workspace_ref, {"name": "nightly-score"})
+    assert [r for r in empty.resources if r.type == DYNAMIC] == []
+    assert empty.outputs["default_deployment"] == ""
+    assert empty.outputs["default_applied"] is False
 
 
 def test_settings_reach_arm_under_their_names(two: Recording, workspace_ref: WorkspaceRef) -> None:

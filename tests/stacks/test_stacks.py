@@ -109,6 +109,23 @@ def test_auth_modes_follow_the_environment(plans: dict[str, dict[str, Any]]) -> 
         )
 
 
+def test_every_batch_endpoint_gets_its_default_written_after_its_deployment(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    for stack in STACKS:
+        endpoint = _one(plans[stack], f"{ML}:BatchEndpoint")
+        assert "defaults" not in endpoint["inputs"]["properties"]  # nothing live offline
+        (written,) = [
+            r
+            for r in _of(plans[stack], "pulumi-python:dynamic:Resource")
+            if r["urn"].endswith("-batch-defaults")
+        ]
+        assert written["inputs"]["endpointName"] == f"amlkit-{stack}-batch"
+        assert written["inputs"]["deploymentName"] == "classifier"
+        deployment = _one(plans[stack], f"{ML}:BatchDeployment")
+        assert deployment["urn"] in written["dependsOn"]
+
+
 def test_instance_counts_and_autoscale(plans: dict[str, dict[str, Any]]) -> None:
     def capacities(stack: str) -> list[int]:
         return sorted(
@@ -162,7 +179,11 @@ def test_staging_carries_the_mirror_to_the_traffic_resource(
 ) -> None:
     endpoint = _one(plans["staging"], f"{ML}:OnlineEndpoint")
     assert "traffic" not in endpoint["inputs"]["properties"], "traffic is never sent at creation"
-    split = _one(plans["staging"], "pulumi-python:dynamic:Resource")["inputs"]
+    (split,) = [
+        r["inputs"]
+        for r in _of(plans["staging"], "pulumi-python:dynamic:Resource")
+        if r["urn"].endswith("-traffic-split")
+    ]
     assert (split["traffic"], split["mirrorTraffic"]) == ({"blue": 100, "green": 0}, {"green": 20})
     assert "__provider" not in split
     assert plans["staging"]["outputs"]["online_traffic"]["amlkit-staging-score"] == {
