@@ -13,6 +13,7 @@ def test_defaults_are_azmlinfsrv_s() -> None:
     assert settings.max_body_bytes == DEFAULT_MAX_BODY_BYTES == 100 * 1024 * 1024
     assert settings.max_concurrent_requests == 0 and not settings.microbatching
     assert settings.scoring_threads == 1 and settings.access_log
+    assert settings.read_timeout_s == 60.0
 
 
 def test_flags_win_over_the_environment_and_server_port_is_ignored() -> None:
@@ -32,8 +33,10 @@ def test_amlkit_settings_and_deployment_name() -> None:
         "AMLKIT_MICROBATCH_KEY": "input_data",
         "AZUREML_LOG_LEVEL": "warning",
         "AZUREML_DEPLOYMENT_NAME": "green",
+        "AMLKIT_READ_TIMEOUT_S": "2.5",
     }
     settings = resolve(env)
+    assert settings.read_timeout_s == 2.5
     assert (settings.scoring_timeout_ms, settings.max_concurrent_requests, settings.max_body_bytes) == (5000, 3, 1024)
     assert settings.microbatching and settings.microbatch_key == "input_data"
     assert not settings.access_log
@@ -47,7 +50,10 @@ def test_amlkit_settings_and_deployment_name() -> None:
         ({"WORKER_COUNT": "two"}, "WORKER_COUNT='two' is not an integer"),
         ({"WORKER_COUNT": "0"}, "WORKER_COUNT=0 is below 1"),
         ({"SCORING_TIMEOUT_MS": "0"}, "SCORING_TIMEOUT_MS=0 is below 1"),
-        ({"AMLKIT_MICROBATCH_MAX_WAIT_MS": "-1"}, "is negative"),
+        ({"AMLKIT_MICROBATCH_MAX_WAIT_MS": "-1"}, "AMLKIT_MICROBATCH_MAX_WAIT_MS=-1 is out of range; give a number >= 0"),
+        ({"AMLKIT_READ_TIMEOUT_S": "0"}, "AMLKIT_READ_TIMEOUT_S=0 is out of range; give a number > 0"),
+        ({"AMLKIT_READ_TIMEOUT_S": "inf"}, "AMLKIT_READ_TIMEOUT_S=inf is out of range"),
+        ({"AMLKIT_GRACEFUL_TIMEOUT_S": "soon"}, "AMLKIT_GRACEFUL_TIMEOUT_S='soon' is not a number"),
         ({"AMLKIT_MAX_BODY_BYTES": "1e6"}, "not an integer"),
     ],
 )

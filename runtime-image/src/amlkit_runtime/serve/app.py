@@ -32,6 +32,7 @@ from amlkit_runtime.aml_compat.aml_request import AMLRequest
 from amlkit_runtime.serve.access_log import AccessLog
 from amlkit_runtime.serve.batching import MicroBatcher
 from amlkit_runtime.serve.metrics import Metrics
+from amlkit_runtime.serve.protocol import READ_TIMED_OUT
 from amlkit_runtime.serve.runner import Limiter, Runner, ScoringTimeout, wait_with_deadline
 from amlkit_runtime.serve.scoring import InputError, Mode, Rendered, ScoringScript, render
 from amlkit_runtime.serve.settings import ServeSettings
@@ -60,6 +61,10 @@ class _TooLarge(Exception):
 
 class _Gone(Exception):
     pass
+
+
+class _ReadTimedOut(Exception):
+    """The protocol's read deadline passed before the body arrived; it answered 408."""
 
 
 class ScoringApp:
@@ -201,20 +206,24 @@ class ScoringApp:
             return await _answer(send, 405, _message("Method not allowed"), extra, _JSON), None
         if not self.ready:
             return await _answer(send, 503, _message("init() has not finished"), extra, _JSON), None
+        # The body is read before a slot is taken: a client that sends it slowly holds no
+        # scoring slot (and gets its 408 from the protocol's read deadline).
+        try:
+            body = await _read_body(scope, receive, self.settings.max_body_bytes)
+        except _TooLarge:
+            return await _answer(
+                send, 413, _message(f"Request body is larger than {self.settings.max_body_bytes} bytes"),
+                extra, _JSON,
+            ), None
+        except _ReadTimedOut:
+            return 408, None
+        except _Gone:
+            return 499, None
         if not self.limiter.try_acquire():
             return await _answer(send, 429, _message("Too many concurrent requests"), extra, _JSON), None
         self.metrics.started()
         keep_slot = False
         try:
-            try:
-                body = await _read_body(scope, receive, self.settings.max_body_bytes)
-            except _TooLarge:
-                return await _answer(
-                    send, 413, _message(f"Request body is larger than {self.settings.max_body_bytes} bytes"),
-                    extra, _JSON,
-                ), None
-            except _Gone:
-                return 499, None
             try:
                 answer, run_ms = await self._run(scope, method, body)
             except InputError as exc:
@@ -302,7 +311,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
         raise _TooLarge
     message = await receive()
     if message["type"] == "http.disconnect":
-        raise _Gone
+        raise _ReadTimedOut if scope.get(READ_TIMED_OUT) else _Gone
     body: bytes = message.get("body", b"")
     if not message.get("more_body"):
         if len(body) > limit:
@@ -313,7 +322,7 @@ async def _read_body(scope: Scope, receive: Receive, limit: int) -> bytes:
     while True:
         message = await receive()
         if message["type"] == "http.disconnect":
-            raise _Gone
+            raise _ReadTimedOut if scope.get(READ_TIMED_OUT) else _Gone
         chunk = message.get("body", b"")
         size += len(chunk)
         if size > limit:

@@ -6,6 +6,7 @@ else the default. Every default is azmlinfsrv 1.5.1's unless marked amlkit.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Mapping
 from dataclasses import dataclass
 
@@ -14,6 +15,8 @@ DEFAULT_APP_ROOT = "/var/azureml-app"  # azmlinfsrv's
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000  # azmlinfsrv's SCORING_TIMEOUT_MS
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # amlkit: azmlinfsrv has no limit at all
 DEFAULT_GRACEFUL_TIMEOUT_S = 30.0  # gunicorn's graceful timeout, which azmlinfsrv inherits
+DEFAULT_KEEP_ALIVE_S = 65.0  # amlkit: azmlinfsrv keeps no connection alive
+DEFAULT_READ_TIMEOUT_S = 60.0  # amlkit: azmlinfsrv waits for a slow client for ever
 SERVER_VERSION = "amlkit-serve/0.1.0"
 
 
@@ -67,6 +70,15 @@ class ServeSettings:
     """The x-ms-server-version header; HTTP_X_MS_SERVER_VERSION overrides it, as in azmlinfsrv."""
     graceful_timeout_s: float = DEFAULT_GRACEFUL_TIMEOUT_S
     """AMLKIT_GRACEFUL_TIMEOUT_S: how long SIGTERM waits for in-flight requests."""
+    keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
+    """AMLKIT_KEEP_ALIVE_S: an idle connection (kept alive, or new and silent) is closed after
+    this many seconds. Default 65: longer than the usual 60 s idle timeout of load balancers,
+    so the server is never the side that closes a connection the balancer is about to reuse.
+    (azmlinfsrv closes every connection after one request.)"""
+    read_timeout_s: float = DEFAULT_READ_TIMEOUT_S
+    """AMLKIT_READ_TIMEOUT_S: a request (line, headers, body) must arrive within this many
+    seconds of its first bytes, else 408 and the connection is closed (see protocol.py).
+    azmlinfsrv has none: a slow client holds one of its workers."""
 
     @property
     def microbatching(self) -> bool:
@@ -92,16 +104,17 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     return value
 
 
-def _float(env: Mapping[str, str], name: str, default: float) -> float:
+def _float(env: Mapping[str, str], name: str, default: float, *, positive: bool = False) -> float:
     raw = env.get(name, "").strip()
     if not raw:
         return default
+    allowed = "a number > 0" if positive else "a number >= 0"
     try:
         value = float(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not a number; give a number >= 0") from None
-    if value < 0:
-        raise SettingsError(f"{name}={value} is negative; give a number >= 0")
+        raise SettingsError(f"{name}={raw!r} is not a number; give {allowed}") from None
+    if not math.isfinite(value) or value < 0 or (positive and value == 0):
+        raise SettingsError(f"{name}={raw} is out of range; give {allowed}")
     return value
 
 
@@ -151,4 +164,6 @@ def resolve(
         service_path_prefix=env.get("SERVICE_PATH_PREFIX") or "",
         server_version=env.get("HTTP_X_MS_SERVER_VERSION") or SERVER_VERSION,
         graceful_timeout_s=_float(env, "AMLKIT_GRACEFUL_TIMEOUT_S", DEFAULT_GRACEFUL_TIMEOUT_S),
+        keep_alive_s=_float(env, "AMLKIT_KEEP_ALIVE_S", DEFAULT_KEEP_ALIVE_S, positive=True),
+        read_timeout_s=_float(env, "AMLKIT_READ_TIMEOUT_S", DEFAULT_READ_TIMEOUT_S, positive=True),
     )

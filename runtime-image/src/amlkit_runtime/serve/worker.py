@@ -22,10 +22,6 @@ from amlkit_runtime.serve.settings import ServeSettings
 
 EXIT_SCRIPT_ERROR = 3  # azmlinfsrv's (and gunicorn's boot error) exit code
 
-# Keep-alive for idle connections: longer than the usual 60 s idle timeout of load
-# balancers, so that the server is never the side that closes a connection the
-# balancer is about to reuse. (azmlinfsrv closes every connection after one request.)
-KEEP_ALIVE_S = 65
 
 
 def build_app(
@@ -87,13 +83,14 @@ def serve(
     config = uvicorn.Config(
         app,  # type: ignore[arg-type]
         loop="uvloop",
-        http=HttpProtocol,  # uvicorn's httptools protocol, one write a response (protocol.py)
+        # uvicorn's httptools protocol, one write a response and a read deadline (protocol.py)
+        http=HttpProtocol.with_read_timeout(settings.read_timeout_s),
         lifespan="on",
         access_log=False,  # app.py writes its own JSON lines
         proxy_headers=False,  # nothing reads the client address; saves a middleware a request
         server_header=False,
         log_level="warning",
-        timeout_keep_alive=KEEP_ALIVE_S,
+        timeout_keep_alive=settings.keep_alive_s,  # type: ignore[arg-type]  # a float works: call_later
         timeout_graceful_shutdown=max(1, round(settings.graceful_timeout_s)),
         backlog=2048,
     )
