@@ -91,13 +91,30 @@ def test_get_score_passes_query_as_json(client: httpx.Client) -> None:
     assert response.status_code == 200 and len(response.json()) == 1
 
 
-def test_exception_in_run_is_500_and_server_keeps_serving(client: httpx.Client) -> None:
-    for bad in (b"not json", b"{}", b'{"data": "oops"}', b'{"data": [[1, 2]]}', b"", b"[" * 10000):
-        response = client.post("/score", content=bad, headers={"content-type": "application/json"})
-        assert response.status_code == 500, bad[:20]
-        assert response.json() == {"message": "An unexpected error occurred in scoring script. Check the logs for more info."}
-        assert response.headers["x-ms-run-function-failed"] == "True"
-    assert score(client, [ROW]).status_code == 200
+@pytest.mark.parametrize(
+    ("body", "problem"),
+    [
+        (b"not json", "the body is not JSON"),
+        (b"", "the body is not JSON"),
+        (b"[" * 10000, "the body is not JSON"),
+        (b"{}", "no `data` key in a JSON object"),
+        (b"[1, 2]", "no `data` key in a JSON object"),
+        (b'{"data": "oops"}', "`data` is not rows of numbers"),
+        (b'{"data": [[1, 2], [3]]}', "`data` is not rows of numbers"),
+        (b'{"data": [[1, 2]]}', "`data` has shape [1, 2]"),
+        (b'{"data": [1, 2]}', "`data` has shape [2]"),
+        (b'{"data": []}', "`data` has shape [0]"),
+        (b'{"data": [[' + b"null, " * 19 + b"1]]}", "`data` holds NaN or infinite numbers"),
+    ],
+)
+def test_bad_input_is_400_naming_what_data_must_hold(client: httpx.Client, body: bytes, problem: str) -> None:
+    response = client.post("/score", content=body, headers={"content-type": "application/json"})
+    assert response.status_code == 400, response.text
+    message = response.json()["message"]
+    assert message.startswith(problem), message
+    assert message.endswith('the body must be {"data": [[20 numbers], ...]}')
+    assert response.headers["x-ms-run-function-failed"] == "False"
+    assert score(client, [ROW]).status_code == 200  # and the server keeps serving
 
 
 def test_non_utf8_body_is_400(client: httpx.Client) -> None:

@@ -142,6 +142,31 @@ def test_request_headers_parameter_and_exceptions(tmp_path: Path) -> None:
     assert "asked to raise" in server.stderr.read_text()
 
 
+def test_a_body_declared_json_that_is_not_is_400_when_run_raises(tmp_path: Path) -> None:
+    # HEADERS_SCRIPT calls json.loads(raw_data) unguarded, as Azure's samples do: azmlinfsrv
+    # answers 500 to bad JSON. The server checks the body itself before blaming the client.
+    with serving(tmp_path, HEADERS_SCRIPT) as server:
+        as_json = {"content-type": "application/json"}
+        bad = httpx.post(server.url("/score"), content=b'{"a": ', headers=as_json)
+        assert bad.status_code == 400
+        assert bad.json()["message"].startswith("The request body is not valid JSON: unexpected end of data")
+        assert bad.headers["x-ms-run-function-failed"] == "True"  # run() did raise
+        empty = httpx.post(server.url("/score"), content=b"", headers=as_json)
+        assert empty.json() == {"message": "The request body is not valid JSON: the body is empty"}
+        # Not declared JSON: the server cannot tell whose fault it is, so azmlinfsrv's 500.
+        as_text = httpx.post(server.url("/score"), content=b'{"a": ', headers={"content-type": "text/plain"})
+        assert as_text.status_code == 500
+        # Valid JSON that run() still fails on is the script's error: 500.
+        raised = httpx.post(server.url("/score"), content=b'{"raise": true}', headers=as_json)
+        assert raised.status_code == 500
+        metrics = httpx.get(server.url("/metrics")).text
+        assert 'amlkit_run_errors_total{deployment="default",kind="bad_json"} 2.0' in metrics
+        assert 'amlkit_run_errors_total{deployment="default",kind="exception"} 2.0' in metrics
+    log = server.stderr.read_text()
+    assert log.count("on a body that is not JSON") == 2
+    assert log.count("Traceback") == 2  # only the two 500s log a traceback
+
+
 def _start_broken(tmp_path: Path, script: str | None) -> subprocess.CompletedProcess[str]:
     if script is not None:
         (tmp_path / "score.py").write_text(script)

@@ -3,6 +3,9 @@
 Runs unchanged under Azure ML's own server (azmlinfsrv) and under `amlkit-serve`:
 `init()` once per worker process, `run(raw_data)` per request with the raw body,
 `{"data": [[20 numbers], ...]}`, answered with one predicted class a row.
+
+A body of another shape is answered 400 with what `data` must hold (AMLResponse, as
+Azure's docs show), instead of the 500 an exception in run() would give.
 """
 
 import json
@@ -10,6 +13,8 @@ import logging
 import os
 
 import joblib
+import numpy as np
+from azureml.contrib.services.aml_response import AMLResponse
 
 model = None
 
@@ -22,8 +27,26 @@ def init():
     logging.info("model loaded from %s", model_path)
 
 
+def _bad_input(problem):
+    expected = f'{{"data": [[{model.n_features_in_} numbers], ...]}}'
+    return AMLResponse({"message": f"{problem}; the body must be {expected}"}, 400, json_str=True)
+
+
 def run(raw_data):
     """Predict a class for each row of `data`; the list goes back as JSON."""
-    data = json.loads(raw_data)["data"]
-    result = model.predict(data)
-    return result.tolist()
+    try:
+        payload = json.loads(raw_data)
+    except (ValueError, RecursionError) as exc:  # RecursionError: nested too deep
+        return _bad_input(f"the body is not JSON ({exc})")
+    rows = payload.get("data") if isinstance(payload, dict) else None
+    if rows is None:
+        return _bad_input("no `data` key in a JSON object")
+    try:
+        features = np.asarray(rows, dtype=float)
+    except (ValueError, TypeError) as exc:  # not numbers, or rows of different lengths
+        return _bad_input(f"`data` is not rows of numbers ({exc})")
+    if features.ndim != 2 or features.shape[0] == 0 or features.shape[1] != model.n_features_in_:
+        return _bad_input(f"`data` has shape {list(features.shape)}")
+    if not np.isfinite(features).all():
+        return _bad_input("`data` holds NaN or infinite numbers")
+    return model.predict(features).tolist()

@@ -34,7 +34,14 @@ from amlkit_runtime.serve.batching import MicroBatcher
 from amlkit_runtime.serve.metrics import Metrics
 from amlkit_runtime.serve.protocol import READ_TIMED_OUT
 from amlkit_runtime.serve.runner import Limiter, Runner, ScoringTimeout, wait_with_deadline
-from amlkit_runtime.serve.scoring import InputError, Mode, Rendered, ScoringScript, render
+from amlkit_runtime.serve.scoring import (
+    InputError,
+    Mode,
+    Rendered,
+    ScoringScript,
+    malformed_json,
+    render,
+)
 from amlkit_runtime.serve.settings import ServeSettings
 from amlkit_runtime.serve.swagger import Swagger, SwaggerError
 
@@ -237,6 +244,14 @@ class ScoringApp:
                     extra, _JSON, failed=True,
                 ), None
             except Exception as exc:
+                if method == "POST" and (problem := malformed_json(body, _header(scope, b"content-type"))):
+                    # The client's mistake, checked on the body itself: a 400, one log line.
+                    self.metrics.run_error("bad_json")
+                    logger.warning("run() raised %s on a body that is not JSON: %s", type(exc).__name__, problem)
+                    return await _answer(
+                        send, 400, _message(f"The request body is not valid JSON: {problem}"), extra, _JSON,
+                        failed=True,
+                    ), None
                 self.metrics.run_error("exception")
                 logger.error("run() raised:\n%s", "".join(traceback.format_exception(exc)))
                 return await _answer(send, 500, _message(RUN_FAILED_MESSAGE), extra, _JSON, failed=True), None

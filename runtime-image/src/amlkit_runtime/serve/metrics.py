@@ -69,7 +69,9 @@ class Metrics:
             "amlkit_requests", "HTTP requests answered, by route and status.", ["deployment", "route", "status"]
         )
         self.run_errors = prom.Counter(
-            "amlkit_run_errors", "run() calls that raised or timed out.", ["deployment", "kind"]
+            "amlkit_run_errors",
+            "run() calls that raised (kind exception, or bad_json: on a body declared JSON that is not) or timed out.",
+            ["deployment", "kind"],
         )
         self.latency = prom.Histogram(
             "amlkit_request_duration_seconds",

@@ -7,7 +7,11 @@
 A `request_headers` parameter receives the request headers as a dict, keys written as
 Flask writes them (`X-Request-Id`).
 
-Deliberate difference: results are encoded with orjson, so numpy arrays and scalars
+Deliberate differences. A request that declares a JSON body (Content-Type
+application/json or `+json`) that is not JSON, and whose run() raised, is answered 400
+naming the parse error, where azmlinfsrv answers 500 for any exception in run(): the
+server checks the body itself (`malformed_json`), so a script's own bug on a valid body
+is still a 500. Results are encoded with orjson, so numpy arrays and scalars
 are accepted (azmlinfsrv's json.dumps answers 500 for them) and NaN becomes `null`
 (json.dumps writes `NaN`, which is not JSON). Other types fall back to json.dumps.
 """
@@ -100,8 +104,7 @@ class ScoringScript:
                 return {self.data_parameter: body.decode("utf-8")}
             except UnicodeDecodeError as exc:
                 raise InputError(400, f"Input cannot be decoded as UTF-8: {exc}") from None
-        mimetype = content_type.split(";", 1)[0].strip().lower()
-        if not (mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))):
+        if not declares_json(content_type):
             raise InputError(415, "Expects Content-Type to be application/json")
         try:
             parsed = orjson.loads(body)
@@ -151,6 +154,25 @@ class ScoringScript:
         start = time.perf_counter()
         result = run(**arguments)
         return result, (time.perf_counter() - start) * 1000.0
+
+
+def declares_json(content_type: str) -> bool:
+    """Whether a Content-Type says the body is JSON: application/json or application/*+json."""
+    mimetype = content_type.split(";", 1)[0].strip().lower()
+    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+
+
+def malformed_json(body: bytes, content_type: str) -> str | None:
+    """Why a body declared JSON is not JSON; None when it is JSON or not declared so."""
+    if not declares_json(content_type):
+        return None
+    if not body.strip():
+        return "the body is empty"
+    try:
+        orjson.loads(body)
+    except orjson.JSONDecodeError as exc:
+        return str(exc)
+    return None
 
 
 class _Repeated(list[Any]):
