@@ -2,15 +2,19 @@
 
 from __future__ import annotations
 
+import importlib.util
 import json
 import re
+import shutil
 import socket
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
+from types import ModuleType
 
 import httpx
 import pytest
+from amlkit_runtime import aml_compat
 from serve_server import Server, serving
 
 pytestmark = pytest.mark.slow
@@ -20,12 +24,50 @@ ROW = [0.5] * 20
 MAX_BODY = 64 * 1024
 
 
+def azure_model_dir(root: Path, sample_model_dir: Path) -> Path:
+    """AZUREML_MODEL_DIR as Azure ML lays out a model registered from a folder named
+    `model`: `azureml-models/<name>/<version>/model/<files>`."""
+    version_dir = root / "azureml-models" / "amlkit-sample-classifier" / "1"
+    shutil.copytree(sample_model_dir, version_dir / "model")
+    return version_dir
+
+
 @pytest.fixture(scope="module")
 def server(tmp_path_factory: pytest.TempPathFactory, sample_model_dir: Path) -> Iterator[Server]:
     script = (SAMPLE / "onlinescoring" / "score.py").read_text()
     env = {"AMLKIT_MAX_BODY_BYTES": str(MAX_BODY), "AMLKIT_DEPLOYMENT_NAME": "blue"}
-    with serving(tmp_path_factory.mktemp("sample"), script, env=env, model_dir=sample_model_dir) as running:
+    root = tmp_path_factory.mktemp("sample")
+    model_dir = azure_model_dir(root, sample_model_dir)
+    with serving(root, script, env=env, model_dir=model_dir) as running:
         yield running
+
+
+def _load_sample_script(module_name: str) -> ModuleType:
+    """The sample score.py imported in this process (its init() not called)."""
+    spec = importlib.util.spec_from_file_location(module_name, SAMPLE / "onlinescoring" / "score.py")
+    assert spec is not None and spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    aml_compat.install()  # the script imports azureml.contrib.services, as under azmlinfsrv
+    spec.loader.exec_module(module)
+    return module
+
+
+@pytest.mark.parametrize("layout", ["azure", "flat"])
+def test_init_finds_the_model_as_azure_lays_it_out_and_flat(
+    tmp_path: Path, sample_model_dir: Path, monkeypatch: pytest.MonkeyPatch, layout: str
+) -> None:
+    model_dir = azure_model_dir(tmp_path, sample_model_dir) if layout == "azure" else sample_model_dir
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(model_dir))
+    module = _load_sample_script(f"sample_score_{layout}")
+    module.init()
+    assert module.run(json.dumps({"data": [ROW]})) in ([0], [1])
+
+
+def test_init_without_a_model_names_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
+    module = _load_sample_script("sample_score_empty")
+    with pytest.raises(FileNotFoundError, match=f"no model.joblib under AZUREML_MODEL_DIR={tmp_path}"):
+        module.init()
 
 
 @pytest.fixture()

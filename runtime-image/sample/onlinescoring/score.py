@@ -8,6 +8,7 @@ A body of another shape is answered 400 with what `data` must hold (AMLResponse,
 Azure's docs show), instead of the 500 an exception in run() would give.
 """
 
+import glob
 import json
 import logging
 import os
@@ -20,11 +21,19 @@ model = None
 
 
 def init():
-    """Load the model once: AZUREML_MODEL_DIR is the folder of the registered model."""
+    """Load the model once, from AZUREML_MODEL_DIR.
+
+    Azure ML keeps a registered folder's name under it
+    (`$AZUREML_MODEL_DIR/model/model.joblib` for `path: .../model`), while a local run
+    may point it at the folder itself: the file is looked for at any depth.
+    """
     global model
-    model_path = os.path.join(os.environ["AZUREML_MODEL_DIR"], "model.joblib")
-    model = joblib.load(model_path)
-    logging.info("model loaded from %s", model_path)
+    model_dir = os.environ["AZUREML_MODEL_DIR"]
+    found = sorted(glob.glob(os.path.join(model_dir, "**", "model.joblib"), recursive=True))
+    if not found:
+        raise FileNotFoundError(f"no model.joblib under AZUREML_MODEL_DIR={model_dir}")
+    model = joblib.load(found[0])
+    logging.info("model loaded from %s", found[0])
 
 
 def _bad_input(problem):
