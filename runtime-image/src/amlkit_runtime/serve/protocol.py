@@ -1,4 +1,5 @@
-"""uvicorn's httptools protocol, with two changes: one write a response, and a read deadline.
+"""uvicorn's httptools protocol, with three changes: one write a response, a read deadline
+and limits on a request's head.
 
 One write a response. uvicorn writes a response's status line and headers
 (`http.response.start`) and its body (`http.response.body`) with two `transport.write`
@@ -23,6 +24,10 @@ a request that arrives in one read, the usual case, arms no timer. It is not the
 client's fault when the server stops reading (an earlier pipelined request is still
 being answered): the deadline then starts again once that answer is sent.
 
+Head limits (hostile clients). A request line and headers over `MAX_HEAD_BYTES`, or
+more than `MAX_HEADER_FIELDS` header fields, get `431 Request Header Fields Too Large`
+and the connection is closed before the head is buffered any further.
+
 Everything else is uvicorn's (the subclass uses `HttpToolsProtocol`'s attributes, hence
 the upper bound on uvicorn in pyproject.toml).
 """
@@ -30,13 +35,21 @@ the upper bound on uvicorn in pyproject.toml).
 from __future__ import annotations
 
 import asyncio
+import logging
 from typing import Any
 
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+logger = logging.getLogger("amlkit.serve")
+
 DEFAULT_READ_TIMEOUT_S = 60.0
 READ_TIMED_OUT = "amlkit.read_timed_out"  # scope key set when the read deadline closed the request
+# Limits on a request's head. azmlinfsrv (gunicorn) allows 4,094 bytes for the request
+# line, 8,190 for a header and 100 header fields; uvicorn with httptools has no limit,
+# so one request could make a worker buffer gigabytes of headers.
+MAX_HEAD_BYTES = 64 * 1024
+MAX_HEADER_FIELDS = 100
 
 
 class _GatheringTransport:
@@ -71,16 +84,17 @@ class _GatheringTransport:
         return getattr(self._transport, name)
 
 
-def _timeout_answer(read_timeout_s: float) -> bytes:
-    body = orjson.dumps({"message": f"The request did not arrive within {read_timeout_s:g} s"})
+def _refusal(status: bytes, message: str) -> bytes:
+    """A whole HTTP answer that closes the connection, with azmlinfsrv's JSON message body."""
+    body = orjson.dumps({"message": message})
     return (
-        b"HTTP/1.1 408 Request Timeout\r\ncontent-type: application/json\r\n"
-        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (len(body), body)
+        b"HTTP/1.1 %s\r\ncontent-type: application/json\r\n"
+        b"content-length: %d\r\nconnection: close\r\n\r\n%s" % (status, len(body), body)
     )
 
 
 class HttpProtocol(HttpToolsProtocol):
-    """uvicorn's `HttpToolsProtocol`, one write a response and a read deadline.
+    """uvicorn's `HttpToolsProtocol`: one write a response, a read deadline, head limits.
 
     Pass `HttpProtocol.with_read_timeout(seconds)` as `uvicorn.Config(http=...)`.
     """
@@ -97,6 +111,9 @@ class HttpProtocol(HttpToolsProtocol):
         super().connection_made(gathering)  # type: ignore[arg-type]
         self._gathering = gathering
         self._reading = False  # a request has begun and not fully arrived
+        self._refused = False  # the request being read was refused: ignore the rest of it
+        self._head_bytes = 0  # bytes received while the request's head was incomplete
+        self._header_fields = 0
         self._read_timer: asyncio.TimerHandle | None = None
         # A new connection is idle like a kept-alive one: the same timeout closes it.
         self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
@@ -107,15 +124,43 @@ class HttpProtocol(HttpToolsProtocol):
 
     def data_received(self, data: bytes) -> None:
         super().data_received(data)
-        if self._reading and self._read_timer is None and not self.transport.is_closing():
+        if not self._reading or self._refused or self.transport.is_closing():
+            return
+        if self._current_cycle() is None:  # the head is still incomplete after all of `data`
+            self._head_bytes += len(data)
+            if self._head_bytes > MAX_HEAD_BYTES:
+                self._refuse_head(f"the request line and headers exceed {MAX_HEAD_BYTES} bytes")
+                return
+        if self._read_timer is None:
             self._read_timer = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
         self._reading = True
+        self._refused = self.transport.is_closing()
+        self._head_bytes = 0
+        self._header_fields = 0
+
+    def on_header(self, name: bytes, value: bytes) -> None:
+        if self._refused:
+            return
+        self._header_fields += 1
+        if self._header_fields > MAX_HEADER_FIELDS:
+            self._refuse_head(f"more than {MAX_HEADER_FIELDS} header fields")
+            return
+        super().on_header(name, value)
+
+    def on_headers_complete(self) -> None:
+        if not self._refused:
+            super().on_headers_complete()
+
+    def on_body(self, body: bytes) -> None:
+        if not self._refused:
+            super().on_body(body)
 
     def on_message_complete(self) -> None:
-        super().on_message_complete()
+        if not self._refused:
+            super().on_message_complete()
         self._reading = False
         self._cancel_read_timer()
 
@@ -127,24 +172,41 @@ class HttpProtocol(HttpToolsProtocol):
             self._read_timer.cancel()
             self._read_timer = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
 
+    def _current_cycle(self) -> Any:
+        """The cycle of the request being read, once its head is complete; else None."""
+        return self.cycle if self.cycle is not None and self.cycle.scope is self.scope else None
+
+    def _earlier_in_progress(self) -> bool:
+        """Whether an earlier request on this connection is still being answered."""
+        earlier = self.cycle if self._current_cycle() is None else None
+        return bool(self.pipeline) or (earlier is not None and not earlier.response_complete)
+
     def _cancel_read_timer(self) -> None:
         if self._read_timer is not None:
             self._read_timer.cancel()
             self._read_timer = None
 
+    def _refuse_head(self, reason: str) -> None:
+        """431 for a request whose head is too large, and close: its rest is never parsed."""
+        self._refused = True
+        self._cancel_read_timer()
+        logger.warning("431 to %s: %s", self.client[0] if self.client else "a client", reason)
+        if not self._earlier_in_progress():
+            self.transport.write(_refusal(b"431 Request Header Fields Too Large", f"Request header fields too large: {reason}"))
+        self.transport.close()
+
     def _read_timed_out(self) -> None:
         self._read_timer = None
-        if not self._reading or self.transport.is_closing():
+        if not self._reading or self._refused or self.transport.is_closing():
             return
-        # The cycle of the request being read, if its headers are complete.
-        current = self.cycle if self.cycle is not None and self.cycle.scope is self.scope else None
-        earlier = self.cycle if current is None else None
-        if self.pipeline or (earlier is not None and not earlier.response_complete):
-            # An earlier request on this connection is still being answered, and reading
-            # is paused meanwhile: the client is not late. Start the deadline again.
+        if self._earlier_in_progress():
+            # Reading is paused while the earlier request is answered: the client is not
+            # late. Start the deadline again.
             self._read_timer = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
             return
+        current = self._current_cycle()
         if current is None or not current.response_started:
             self.scope[READ_TIMED_OUT] = True  # type: ignore[literal-required]
-            self.transport.write(_timeout_answer(self.read_timeout_s))
+            message = f"The request did not arrive within {self.read_timeout_s:g} s"
+            self.transport.write(_refusal(b"408 Request Timeout", message))
         self.transport.close()

@@ -1,8 +1,9 @@
-"""Slow and silent clients, over raw sockets: 408 at the read deadline, idle connections
-closed, and nobody else kept waiting meanwhile."""
+"""Slow, silent and oversized clients, over raw sockets: 408 at the read deadline, idle
+connections closed, 431 for a head too large, and nobody else kept waiting meanwhile."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import socket
@@ -139,3 +140,42 @@ def test_the_deadline_waits_while_an_earlier_pipelined_request_is_answered(tmp_p
             answers += chunk
     assert re.findall(rb"HTTP/1\.1 (\d{3})", answers) == [b"200", b"200"]
     assert b'{"echo":4}' in answers and answers.endswith(b'{"echo":5}')
+
+
+def test_a_head_over_the_limit_is_431_before_it_is_buffered(server: Server) -> None:
+    chunk, chunks, sent = b"a" * 65536, 128, 0
+    answer: bytes | None = None
+    with _connect(server) as hostile:
+        hostile.sendall(b"GET / HTTP/1.1\r\nHost: test\r\nX-Big: ")
+        try:
+            for _ in range(chunks):
+                hostile.sendall(chunk)
+                sent += 1
+        except (BrokenPipeError, ConnectionResetError):
+            pass
+        with contextlib.suppress(ConnectionResetError):  # bytes left unread: the kernel may reset
+            answer = _read_all(hostile)
+    assert sent < chunks, "the server kept reading an 8 MiB header"
+    if answer:  # unless the reset overtook it, the answer says why
+        status, message = _status_and_body(answer)
+        assert status == 431
+        assert message == {
+            "message": "Request header fields too large: the request line and headers exceed 65536 bytes"
+        }
+    assert httpx.get(server.url("/"), timeout=5).status_code == 200
+
+
+@pytest.mark.parametrize(("fields", "status"), [(100, 200), (101, 431)])
+def test_at_most_100_header_fields_as_azmlinfsrv(server: Server, fields: int, status: int) -> None:
+    # Host and Content-Type count: fill up to `fields` with extra ones.
+    extra = "".join(f"X-F{i}: v\r\n" for i in range(fields - 3))
+    body = json.dumps({"n": 6}).encode()
+    head = f"POST /score HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
+    with _connect(server) as sock:
+        sock.sendall(head.encode() + body)
+        answer = sock.recv(65536)
+    assert answer.startswith(f"HTTP/1.1 {status} ".encode()), answer[:80]
+    if status == 431:
+        assert answer.endswith(
+            b'{"message":"Request header fields too large: more than 100 header fields"}'
+        )
