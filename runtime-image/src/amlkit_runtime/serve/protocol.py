@@ -41,9 +41,10 @@ from typing import Any
 import orjson
 from uvicorn.protocols.http.httptools_impl import HttpToolsProtocol
 
+from amlkit_runtime.serve.settings import DEFAULT_READ_TIMEOUT_S
+
 logger = logging.getLogger("amlkit.serve")
 
-DEFAULT_READ_TIMEOUT_S = 60.0
 READ_TIMED_OUT = "amlkit.read_timed_out"  # scope key set when the read deadline closed the request
 # Limits on a request's head. azmlinfsrv (gunicorn) allows 4,094 bytes for the request
 # line, 8,190 for a header and 100 header fields; uvicorn with httptools has no limit,
