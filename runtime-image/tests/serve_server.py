@@ -15,6 +15,22 @@ from pathlib import Path
 
 import httpx
 
+# A scoring script that sleeps for the body's `sleep` seconds and echoes its `data` as `rows`.
+SLOW_SCRIPT = '''
+import json
+import time
+
+
+def init():
+    pass
+
+
+def run(raw_data):
+    payload = json.loads(raw_data)
+    time.sleep(payload.get("sleep", 0))
+    return {"pid_ok": True, "rows": payload.get("data")}
+'''
+
 _PORT = re.compile(r"worker\(s\) on 127\.0\.0\.1:(\d+)")
 
 

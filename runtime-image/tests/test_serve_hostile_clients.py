@@ -13,24 +13,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_server import Server, serving
+from serve_server import SLOW_SCRIPT, Server, serving
 
 pytestmark = pytest.mark.slow
 
-SCRIPT = """
-import json
-import time
-
-
-def init():
-    pass
-
-
-def run(raw_data):
-    payload = json.loads(raw_data)
-    time.sleep(payload.get("sleep", 0))
-    return {"echo": payload.get("n")}
-"""
 READ_TIMEOUT_S = 0.6
 ENV = {"AMLKIT_READ_TIMEOUT_S": str(READ_TIMEOUT_S), "AMLKIT_KEEP_ALIVE_S": "1"}
 
@@ -39,7 +25,7 @@ ENV = {"AMLKIT_READ_TIMEOUT_S": str(READ_TIMEOUT_S), "AMLKIT_KEEP_ALIVE_S": "1"}
 def server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Server]:
     # One worker with one concurrency slot: a slow client holding either would show.
     env = {**ENV, "AMLKIT_MAX_CONCURRENT_REQUESTS": "1"}
-    with serving(tmp_path_factory.mktemp("slow"), SCRIPT, env=env, workers=1) as running:
+    with serving(tmp_path_factory.mktemp("slow"), SLOW_SCRIPT, env=env, workers=1) as running:
         yield running
 
 
@@ -71,13 +57,13 @@ def _status_and_body(answer: bytes) -> tuple[int, dict[str, object]]:
 
 
 def test_a_body_sent_too_slowly_gets_408_and_others_are_served_meanwhile(server: Server) -> None:
-    body = json.dumps({"n": 1}).encode()
+    body = json.dumps({"data": 1}).encode()
     with _connect(server) as slow:
         started = time.monotonic()
         slow.sendall(_request(body[:3], length=len(body), request_id="slow-body"))
         # While it dawdles, the only worker and the only slot still serve someone else.
-        other = httpx.post(server.url("/score"), content=json.dumps({"n": 2}), timeout=5)
-        assert (other.status_code, other.json()) == (200, {"echo": 2})
+        other = httpx.post(server.url("/score"), content=json.dumps({"data": 2}), timeout=5)
+        assert (other.status_code, other.json()) == (200, {"pid_ok": True, "rows": 2})
         answer = _read_all(slow)  # the server answers, then closes
         elapsed = time.monotonic() - started
     status, message = _status_and_body(answer)
@@ -106,13 +92,13 @@ def test_headers_sent_too_slowly_get_408(server: Server) -> None:
 
 
 def test_a_request_sent_in_pieces_within_the_deadline_is_scored(server: Server) -> None:
-    raw = _request(json.dumps({"n": 3}).encode())
+    raw = _request(json.dumps({"data": 3}).encode())
     with _connect(server) as sock:
         for start in range(0, len(raw), 40):
             sock.sendall(raw[start : start + 40])
             time.sleep(READ_TIMEOUT_S / 10)
         head = sock.recv(65536)
-    assert head.startswith(b"HTTP/1.1 200") and head.endswith(b'{"echo":3}')
+    assert head.startswith(b"HTTP/1.1 200") and head.endswith(b'{"pid_ok":true,"rows":3}')
 
 
 def test_a_silent_connection_is_closed_after_the_keep_alive_timeout(server: Server) -> None:
@@ -125,11 +111,11 @@ def test_a_silent_connection_is_closed_after_the_keep_alive_timeout(server: Serv
 def test_the_deadline_waits_while_an_earlier_pipelined_request_is_answered(tmp_path: Path) -> None:
     # The second request is late only because the server stops reading while it answers
     # the first (1.5 s in run(), more than twice the deadline): both are answered.
-    first = _request(json.dumps({"n": 4, "sleep": 1.5}).encode())
-    second_body = json.dumps({"n": 5}).encode()
+    first = _request(json.dumps({"data": 4, "sleep": 1.5}).encode())
+    second_body = json.dumps({"data": 5}).encode()
     second = _request(second_body)
     split = len(second) - len(second_body) + 2
-    with serving(tmp_path, SCRIPT, env=ENV, workers=1) as running, _connect(running) as sock:
+    with serving(tmp_path, SLOW_SCRIPT, env=ENV, workers=1) as running, _connect(running) as sock:
         sock.sendall(first + second[:split])
         time.sleep(READ_TIMEOUT_S * 1.5)
         sock.sendall(second[split:])
@@ -139,7 +125,7 @@ def test_the_deadline_waits_while_an_earlier_pipelined_request_is_answered(tmp_p
             assert chunk, f"connection closed after {answers!r}"
             answers += chunk
     assert re.findall(rb"HTTP/1\.1 (\d{3})", answers) == [b"200", b"200"]
-    assert b'{"echo":4}' in answers and answers.endswith(b'{"echo":5}')
+    assert b'{"pid_ok":true,"rows":4}' in answers and answers.endswith(b'{"pid_ok":true,"rows":5}')
 
 
 def test_a_head_over_the_limit_is_431_before_it_is_buffered(server: Server) -> None:
@@ -169,7 +155,7 @@ def test_a_head_over_the_limit_is_431_before_it_is_buffered(server: Server) -> N
 def test_at_most_100_header_fields_as_azmlinfsrv(server: Server, fields: int, status: int) -> None:
     # Host and Content-Type count: fill up to `fields` with extra ones.
     extra = "".join(f"X-F{i}: v\r\n" for i in range(fields - 3))
-    body = json.dumps({"n": 6}).encode()
+    body = json.dumps({"data": 6}).encode()
     head = f"POST /score HTTP/1.1\r\nHost: t\r\nContent-Type: application/json\r\n{extra}Content-Length: {len(body)}\r\n\r\n"
     with _connect(server) as sock:
         sock.sendall(head.encode() + body)

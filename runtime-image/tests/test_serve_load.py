@@ -12,25 +12,9 @@ from pathlib import Path
 
 import httpx
 import pytest
-from serve_server import Server, launch, serving
+from serve_server import SLOW_SCRIPT, Server, launch, serving
 
 pytestmark = pytest.mark.slow
-
-# Sleeps for `sleep` seconds (and records each run() call's batch size in the answer).
-SLOW_SCRIPT = '''
-import json
-import time
-
-
-def init():
-    pass
-
-
-def run(raw_data):
-    payload = json.loads(raw_data)
-    time.sleep(payload.get("sleep", 0))
-    return {"pid_ok": True, "rows": payload.get("data")}
-'''
 
 # Echoes the rows it gets, tagged with the size of the run() call they came in.
 ECHO_SCRIPT = '''
