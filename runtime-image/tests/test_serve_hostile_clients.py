@@ -69,7 +69,7 @@ def test_a_body_sent_too_slowly_gets_408_and_others_are_served_meanwhile(server:
     status, message = _status_and_body(answer)
     assert status == 408 and b"connection: close" in answer.lower()
     assert message == {"message": f"The request did not arrive within {READ_TIMEOUT_S:g} s"}
-    assert READ_TIMEOUT_S <= elapsed < READ_TIMEOUT_S + 5
+    assert READ_TIMEOUT_S * 0.95 <= elapsed < READ_TIMEOUT_S + 5  # a timer may fire a tick early
     # The app saw the request: it is logged (and counted) as a 408, not as a hang-up.
     deadline = time.monotonic() + 5
     while not any('"slow-body"' in line for line in server.access_lines()):
@@ -102,10 +102,11 @@ def test_a_request_sent_in_pieces_within_the_deadline_is_scored(server: Server) 
 
 
 def test_a_silent_connection_is_closed_after_the_keep_alive_timeout(server: Server) -> None:
+    started = time.monotonic()  # before connecting: the server's timer starts after this
     with _connect(server) as silent:
-        started = time.monotonic()
         assert _read_all(silent) == b""  # closed without an answer: there was no request
-        assert 1 <= time.monotonic() - started < 6
+        # AMLKIT_KEEP_ALIVE_S is 1; the event loop may fire a timer a clock tick early.
+        assert 0.95 <= time.monotonic() - started < 6
 
 
 def test_the_deadline_waits_while_an_earlier_pipelined_request_is_answered(tmp_path: Path) -> None:
