@@ -56,6 +56,12 @@ class ArmProvider(ResourceProvider):
         return ArmClient((self.credential or default_credential)(), base_url)
 
 
+# Inputs of an endpoint provider that name the endpoint: another endpoint is another resource.
+ENDPOINT_TARGET = ("workspaceId", "endpointName")
+# What ARM computes on an online or batch endpoint: never sent back in a PUT.
+ENDPOINT_READ_ONLY_PROPERTIES = ("provisioningState", "scoringUri", "swaggerUri")
+
+
 def writable_body(
     resource: Mapping[str, Any], read_only_properties: Iterable[str], **properties: Any
 ) -> dict[str, Any]:

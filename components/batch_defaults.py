@@ -41,19 +41,21 @@ from pulumi.dynamic import (
 )
 
 from .arm_client import ArmError
-from .arm_provider import ArmProvider, writable_body
-
-# Inputs that name the endpoint: another endpoint is another resource.
-_TARGET = ("workspaceId", "endpointName")
-# What ARM computes: never sent back in a PUT.
-_READ_ONLY_PROPERTIES = ("provisioningState", "scoringUri", "swaggerUri")
+from .arm_provider import (
+    ENDPOINT_READ_ONLY_PROPERTIES,
+    ENDPOINT_TARGET,
+    ArmProvider,
+    writable_body,
+)
 
 
 class BatchDefaultsProvider(ArmProvider):
     """Sets which deployment of a batch endpoint gets its invocations."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [CheckFailure(key, f"{key} is required") for key in _TARGET if not news.get(key)]
+        failures = [
+            CheckFailure(key, f"{key} is required") for key in ENDPOINT_TARGET if not news.get(key)
+        ]
         name = news.get("deploymentName")
         deployments = [str(d) for d in news.get("deployments") or []]
         if not isinstance(name, str) or not name:
@@ -69,7 +71,7 @@ class BatchDefaultsProvider(ArmProvider):
         return CheckResult(news, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in _TARGET if olds.get(k) != news.get(k)]
+        replaces = [k for k in ENDPOINT_TARGET if olds.get(k) != news.get(k)]
         changed = not _same_name(olds.get("deploymentName"), news.get("deploymentName"))
         return DiffResult(
             changes=bool(replaces or changed), replaces=replaces, delete_before_replace=False
@@ -148,7 +150,9 @@ def with_default(endpoint: Mapping[str, Any], deployment_name: str) -> dict[str,
     """The endpoint as Azure returned it, writable fields only, with this default."""
     defaults = dict((endpoint.get("properties") or {}).get("defaults") or {})
     return writable_body(
-        endpoint, _READ_ONLY_PROPERTIES, defaults={**defaults, "deploymentName": deployment_name}
+        endpoint,
+        ENDPOINT_READ_ONLY_PROPERTIES,
+        defaults={**defaults, "deploymentName": deployment_name},
     )
 
 

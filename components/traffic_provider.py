@@ -36,21 +36,24 @@ from pulumi.dynamic import (
 )
 
 from .arm_client import ArmError
-from .arm_provider import ArmProvider, writable_body
+from .arm_provider import (
+    ENDPOINT_READ_ONLY_PROPERTIES,
+    ENDPOINT_TARGET,
+    ArmProvider,
+    writable_body,
+)
 from .specs.online_endpoint import check_traffic
 
-# Inputs that name the endpoint: another endpoint is another resource.
-_TARGET = ("workspaceId", "endpointName")
 _SPLIT = ("traffic", "mirrorTraffic")
-# What ARM computes: never sent back in a PUT.
-_READ_ONLY_PROPERTIES = ("provisioningState", "scoringUri", "swaggerUri")
 
 
 class EndpointTrafficProvider(ArmProvider):
     """Applies one endpoint's live and mirrored traffic split."""
 
     def check(self, _olds: dict[str, Any], news: dict[str, Any]) -> CheckResult:
-        failures = [CheckFailure(key, f"{key} is required") for key in _TARGET if not news.get(key)]
+        failures = [
+            CheckFailure(key, f"{key} is required") for key in ENDPOINT_TARGET if not news.get(key)
+        ]
         for key in _SPLIT:
             for name, value in (news.get(key) or {}).items():
                 if not isinstance(value, int | float) or not float(value).is_integer():
@@ -74,7 +77,7 @@ class EndpointTrafficProvider(ArmProvider):
         return CheckResult(inputs, failures)
 
     def diff(self, _id: str, olds: dict[str, Any], news: dict[str, Any]) -> DiffResult:
-        replaces = [k for k in _TARGET if olds.get(k) != news.get(k)]
+        replaces = [k for k in ENDPOINT_TARGET if olds.get(k) != news.get(k)]
         changed = [
             k
             for k in _SPLIT
@@ -154,7 +157,7 @@ def with_split(
 ) -> dict[str, Any]:
     """The endpoint as Azure returned it, writable fields only, with this split."""
     return writable_body(
-        endpoint, _READ_ONLY_PROPERTIES, traffic=dict(traffic), mirrorTraffic=dict(mirror)
+        endpoint, ENDPOINT_READ_ONLY_PROPERTIES, traffic=dict(traffic), mirrorTraffic=dict(mirror)
     )
 
 
