@@ -27,7 +27,6 @@ from .specs.online_deployment import (
     ResourceList,
     ScaleSettings,
 )
-from .specs.scoring_image import SCORING_IMAGE
 from .specs.stack import StackEnvironment
 from .tags import stack_tags
 from .workspace_ref import WorkspaceRef
@@ -75,7 +74,7 @@ class OnlineDeployment(pulumi.ComponentResource):
             if spec.code_configuration is not None
             else None,
             environment_id=None if no_code else args.assets.environment_id(spec.environment, owner),
-            environment_variables=runtime_variables(spec) or None,
+            environment_variables=spec.runtime_variables() or None,
             instance_type=spec.instance_type,
             liveness_probe=_probe(spec.liveness_probe),
             readiness_probe=_probe(spec.readiness_probe),
@@ -140,27 +139,6 @@ class OnlineDeployment(pulumi.ComponentResource):
         self.deployment_id = deployment.id
         self.deployment_name = deployment.name
         self.register_outputs({"deployment_id": self.deployment_id})
-
-
-def runtime_variables(spec: OnlineDeploymentSpec) -> dict[str, str]:
-    """The spec's environment variables, plus, on the stack's scoring image, the
-    request settings for amlkit-serve. A value the user set always wins."""
-    if spec.environment is None:
-        on_scoring_image = spec.code_configuration is not None  # else Azure's no-code path
-    else:
-        on_scoring_image = (
-            not isinstance(spec.environment, str) and spec.environment.image == SCORING_IMAGE
-        )
-    if not on_scoring_image:
-        return dict(spec.environment_variables)
-    runtime = {
-        "SCORING_TIMEOUT_MS": str(spec.request_settings.request_timeout_ms),
-        "AMLKIT_MAX_CONCURRENT_REQUESTS": str(
-            spec.request_settings.max_concurrent_requests_per_instance
-        ),
-        "AMLKIT_DEPLOYMENT_NAME": spec.name,
-    }
-    return {**runtime, **spec.environment_variables}
 
 
 def _probe(probe: ProbeSettings) -> ml.ProbeSettingsArgs:

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 from .assets import CodeConfiguration, EnvironmentRef, ModelRef
 from .autoscale import AutoscaleSpec
 from .base import LowerCase, Spec
+from .scoring_image import SCORING_IMAGE
 from .types import DeploymentName, PositiveInt, Tags
 
 # Azure ML's request timeout ceilings (quotas doc): 180 s managed, 300 s Kubernetes.
@@ -180,6 +181,27 @@ class OnlineDeploymentSpec(Spec):
             )
         if self.egress_public_network_access is not None:
             raise ValueError("egress_public_network_access: managed deployments only")
+
+    @property
+    def on_scoring_image(self) -> bool:
+        """Whether the stack's scoring image (runtime-image/, amlkit-serve) runs this deployment."""
+        if self.environment is None:
+            return self.code_configuration is not None  # else Azure's no-code path
+        return not isinstance(self.environment, str) and self.environment.image == SCORING_IMAGE
+
+    def runtime_variables(self) -> dict[str, str]:
+        """The environment variables, plus, on the stack's scoring image, the request
+        settings for amlkit-serve. A value the user set always wins."""
+        if not self.on_scoring_image:
+            return dict(self.environment_variables)
+        runtime = {
+            "SCORING_TIMEOUT_MS": str(self.request_settings.request_timeout_ms),
+            "AMLKIT_MAX_CONCURRENT_REQUESTS": str(
+                self.request_settings.max_concurrent_requests_per_instance
+            ),
+            "AMLKIT_DEPLOYMENT_NAME": self.name,
+        }
+        return {**runtime, **self.environment_variables}
 
     def timeout_ceiling_ms(self, kind: str) -> int:
         """The largest request timeout Azure accepts for this deployment kind."""

@@ -10,7 +10,6 @@ import pytest
 
 from amlkit.mock_runtime import AzureMocks, Recording, run_program
 from components.asset_catalog import AssetCatalog, AssetCatalogArgs
-from components.online_deployment import runtime_variables
 from components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
 from components.specs import OnlineDeploymentSpec, OnlineEndpointSpec, StackEnvironment
 from components.specs.identity import ROLE_DEFINITION_IDS
@@ -192,7 +191,7 @@ def test_runtime_variables_never_override_the_user() -> None:
             "environment_variables": {"SCORING_TIMEOUT_MS": "60000"},
         }
     )
-    assert runtime_variables(spec)["SCORING_TIMEOUT_MS"] == "60000"
+    assert spec.runtime_variables()["SCORING_TIMEOUT_MS"] == "60000"
 
 
 def test_autoscale_targets_the_deployment(blue_green: Recording) -> None:
