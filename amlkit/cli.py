@@ -210,6 +210,101 @@ def config_schema(
         err.print(f"Schema written to [bold]{output}[/].")
 
 
+# The scoring runtime (runtime-image/, not on PyPI) and the endpoint fronts' HTTP stack.
+_LOCAL_NEEDS = ("amlkit_runtime", "httpx", "uvicorn")
+
+
+@app.command()
+def local(
+    stack: StackOption,
+    endpoint: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--endpoint", "-e", help="Serve only this online endpoint (repeatable). Default: all."
+        ),
+    ] = None,
+    port: Annotated[
+        int,
+        typer.Option(
+            "--port",
+            "-p",
+            min=0,
+            max=65535,
+            help="Port of the first endpoint; the next ones take the following ports. "
+            "0: any free ports.",
+        ),
+    ] = 8080,
+    request: Annotated[
+        Path | None,
+        typer.Option(
+            "--request",
+            "-r",
+            exists=True,
+            dir_okay=False,
+            help="Once up, POST this file to every endpoint's /score and show the answers "
+            "(as [bold]az ml online-endpoint invoke --request-file[/]).",
+        ),
+    ] = None,
+    once: Annotated[
+        bool,
+        typer.Option(
+            "--once",
+            help="Stop as soon as everything is up (and the request answered): a smoke test. "
+            "Exit 1 if a deployment fails to start or the request gets no 2xx.",
+        ),
+    ] = False,
+    start_timeout: Annotated[
+        float,
+        typer.Option("--start-timeout", min=1, help="Seconds a deployment's init() may take."),
+    ] = 120.0,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Serve a stack's online endpoints on this machine, as Azure would route them.
+
+    Each deployment with a local model and scoring script runs in the runtime image's
+    server ([bold]amlkit-serve[/]), with its environment variables and request settings,
+    and AZUREML_MODEL_DIR laid out as on Azure. Each endpoint answers on 127.0.0.1 and
+    routes by its [bold]traffic[/] and [bold]mirror_traffic[/], or to the deployment named
+    in the [bold]azureml-model-deployment[/] header. Logs go to .amlkit/local/<stack>/logs/.
+    Serves until Ctrl-C; in-flight requests finish.
+    """
+    import importlib.util
+
+    missing = [m for m in _LOCAL_NEEDS if importlib.util.find_spec(m) is None]
+    if missing:
+        err.print(
+            f"[red]error[/] amlkit local needs {', '.join(missing)}: "
+            "pip install './runtime-image' 'amlkit[local]' (make setup installs both)"
+        )
+        raise typer.Exit(EXIT_INTERNAL)
+    from .local_mode import LocalOptions, run_local
+    from .local_serve import LocalServeError
+    from .project import find_project
+
+    try:
+        body = request.read_bytes() if request is not None else None
+    except OSError as error:
+        err.print(f"[red]error[/] --request {request}: {error.strerror}")
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    options = LocalOptions(
+        stack=stack,
+        endpoints=tuple(endpoint or ()),
+        port=port,
+        request=body,
+        request_name=str(request) if request is not None else "",
+        once=once,
+        start_timeout_s=start_timeout,
+    )
+    try:
+        code = run_local(find_project(project_dir), options, out, err)
+    except ConfigError as error:
+        raise _fail_config(error) from None
+    except LocalServeError as error:
+        err.print(f"[red]error[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    raise typer.Exit(code)
+
+
 @app.command()
 def version() -> None:
     """Print amlkit's version."""
