@@ -1,5 +1,6 @@
 # The two commands of the README, and what they stand on.
-#   make run    set up, then render the dev stack offline (no cloud): plan.json
+#   make run    set up, render the dev stack offline (plan.json), then serve it on
+#               127.0.0.1 with the sample model until Ctrl-C (no cloud)
 #   make test   set up, then lint, type-check and run every test
 # Both create .venv (with the `amlkit` command in it) on a fresh machine.
 
@@ -8,6 +9,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.amlkit-installed
 SAMPLE_MODEL := runtime-image/sample/model/model.joblib
+SAMPLE_REQUEST := runtime-image/sample/sample-request.json
 STACK ?= dev
 
 .PHONY: setup run plan test lint typecheck pytest bench clean
@@ -17,17 +19,21 @@ setup: $(STAMP) $(SAMPLE_MODEL)
 $(STAMP): pyproject.toml runtime-image/pyproject.toml
 	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	@$(BIN)/python -m pip install --quiet --disable-pip-version-check uv
-	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e ./runtime-image -e '.[dev]'
+	$(BIN)/uv pip install --quiet --python $(BIN)/python --compile-bytecode -e ./runtime-image -e '.[dev,local]'
 	@touch $(STAMP)
 
 # The sample model is trained here, from a deterministic synthetic dataset: nothing is downloaded.
 $(SAMPLE_MODEL): $(STAMP) runtime-image/sample/train.py
 	$(BIN)/python runtime-image/sample/train.py --output runtime-image/sample/model
 
-run: setup
-	$(BIN)/amlkit plan --stack $(STACK) --json plan.json
+# The offline plan, then the stack's online endpoints served on 127.0.0.1 with the
+# sample model, the sample request sent through each; Ctrl-C stops them.
+# LOCAL_ARGS=--once stops as soon as the request is answered; --port 0 takes free ports.
+run: plan
+	$(BIN)/amlkit local --stack $(STACK) --request $(SAMPLE_REQUEST) $(LOCAL_ARGS)
 
-plan: run
+plan: setup
+	$(BIN)/amlkit plan --stack $(STACK) --json plan.json
 
 lint: setup
 	$(BIN)/ruff check .
