@@ -277,8 +277,8 @@ def local(
             "pip install './runtime-image' 'amlkit[local]' (make setup installs both)"
         )
         raise typer.Exit(EXIT_INTERNAL)
+    from .local_layout import LocalModeError
     from .local_mode import LocalOptions, run_local
-    from .local_serve import LocalServeError
     from .project import find_project
 
     try:
@@ -299,10 +299,86 @@ def local(
         code = run_local(find_project(project_dir), options, out, err)
     except ConfigError as error:
         raise _fail_config(error) from None
-    except LocalServeError as error:
+    except LocalModeError as error:
         err.print(f"[red]error[/] {escape(str(error))}", highlight=False, soft_wrap=True)
         raise typer.Exit(EXIT_BAD_CONFIG) from None
     raise typer.Exit(code)
+
+
+@app.command("local-batch")
+def local_batch(
+    stack: StackOption,
+    input_path: Annotated[
+        Path,
+        typer.Option(
+            "--input",
+            "-i",
+            exists=True,
+            help="A folder (all its files, recursively) or one file to score.",
+        ),
+    ],
+    endpoint: Annotated[
+        str | None,
+        typer.Option(
+            "--endpoint", "-e", help="Batch endpoint to invoke. Default: the stack's only one."
+        ),
+    ] = None,
+    deployment: Annotated[
+        str | None,
+        typer.Option(
+            "--deployment", "-d", help="Deployment to run. Default: the endpoint's default."
+        ),
+    ] = None,
+    output: Annotated[
+        Path | None,
+        typer.Option(
+            "--output",
+            "-o",
+            help="Output folder; must hold no earlier results. "
+            "Default: a new one under .amlkit/local/<stack>/jobs/.",
+        ),
+    ] = None,
+    project_dir: ProjectOption = None,
+) -> None:
+    """Invoke a stack's batch endpoint on this machine over local files.
+
+    Runs the deployment's scoring script in the runtime image's batch runner
+    ([bold]amlkit-batch[/]) with its [bold]settings[/]: mini_batch_size,
+    max_concurrency_per_instance, error_threshold, retry_settings, output_action and
+    output_file_name, as [bold]az ml batch-endpoint invoke --input[/] runs it on the
+    cluster. Prints the job summary; exits with the runner's code (0 ran, 1 aborted or
+    init() failed, 2 bad input, 130 interrupted).
+    """
+    import importlib.util
+
+    if importlib.util.find_spec("amlkit_runtime") is None:
+        err.print(
+            "[red]error[/] amlkit local-batch needs the scoring runtime: "
+            "pip install './runtime-image' (make setup installs it)"
+        )
+        raise typer.Exit(EXIT_INTERNAL)
+    from .local_batch import job_folder, run_batch_job
+    from .local_layout import LocalModeError, local_batch_deployment
+    from .local_mode import workdir
+    from .plan import load_spec
+    from .project import find_project
+
+    try:
+        project = find_project(project_dir)
+        local, spec = local_batch_deployment(load_spec(project, stack), endpoint, deployment)
+    except ConfigError as error:
+        raise _fail_config(error) from None
+    except LocalModeError as error:
+        err.print(f"[red]error[/] {escape(str(error))}", highlight=False, soft_wrap=True)
+        raise typer.Exit(EXIT_BAD_CONFIG) from None
+    folder = workdir(project, stack)
+    target = output if output is not None else job_folder(folder, local.endpoint)
+    err.print(
+        f"Running batch deployment [bold]{local.endpoint}/{local.name}[/] over {input_path} "
+        f"into {target}",
+        highlight=False,
+    )
+    raise typer.Exit(run_batch_job(local, spec, folder, input_path.resolve(), target.resolve()))
 
 
 @app.command()

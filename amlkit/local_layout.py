@@ -19,16 +19,26 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from components.specs import ConfigError, OnlineDeploymentSpec, OnlineEndpointSpec, StackSpec
+from components.specs import (
+    BatchDeploymentSpec,
+    ConfigError,
+    OnlineDeploymentSpec,
+    OnlineEndpointSpec,
+    StackSpec,
+)
 from components.specs.assets import ModelAsset
 from components.specs.errors import Problem
 
 DEFAULT_MODEL_VERSION = "1"
 
 
+class LocalModeError(Exception):
+    """Local mode cannot go on; the message says what and where to look."""
+
+
 @dataclass(frozen=True)
 class LocalDeployment:
-    """One online deployment that local mode runs, with all its server needs."""
+    """One deployment (online or batch) that local mode runs, with all the runtime needs."""
 
     endpoint: str
     name: str
@@ -119,7 +129,7 @@ def _endpoint(spec: OnlineEndpointSpec) -> LocalEndpoint:
     )
 
 
-def _why_not_local(deployment: OnlineDeploymentSpec) -> str | None:
+def _why_not_local(deployment: OnlineDeploymentSpec | BatchDeploymentSpec) -> str | None:
     code = deployment.code_configuration
     if code is None:
         return "no code_configuration (Azure generates the server of a no-code MLflow deployment)"
@@ -135,7 +145,7 @@ def _why_not_local(deployment: OnlineDeploymentSpec) -> str | None:
     return None
 
 
-def _deployment(endpoint: str, spec: OnlineDeploymentSpec) -> LocalDeployment:
+def _deployment(endpoint: str, spec: OnlineDeploymentSpec | BatchDeploymentSpec) -> LocalDeployment:
     code = spec.code_configuration
     assert code is not None  # checked by _why_not_local
     model = spec.model if isinstance(spec.model, ModelAsset) else None
@@ -148,8 +158,71 @@ def _deployment(endpoint: str, spec: OnlineDeploymentSpec) -> LocalDeployment:
         model_name=(model.name if model is not None and model.name else f"{spec.name}-model"),
         model_version=(model.version if model is not None and model.version else None)
         or DEFAULT_MODEL_VERSION,
-        variables=spec.runtime_variables(),
+        variables=(
+            spec.runtime_variables()
+            if isinstance(spec, OnlineDeploymentSpec)
+            else dict(spec.settings.environment_variables)
+        ),
     )
+
+
+def local_batch_deployment(
+    spec: StackSpec, endpoint: str | None, deployment: str | None
+) -> tuple[LocalDeployment, BatchDeploymentSpec]:
+    """The batch deployment an invocation of `endpoint` runs (its default deployment, or
+    `deployment`), ready to run here. `endpoint` may be omitted when the stack has one.
+
+    Raises ConfigError for a name the stack does not hold, LocalModeError for a
+    deployment that cannot run on this machine.
+    """
+    endpoints = {e.name: e for e in spec.batch_endpoints}
+    if endpoint is None:
+        if len(endpoints) != 1:
+            raise ConfigError(
+                [
+                    Problem(
+                        file="--endpoint",
+                        path="",
+                        message="name the batch endpoint to invoke; the stack has: "
+                        + (", ".join(endpoints) or "none"),
+                    )
+                ]
+            )
+        endpoint = next(iter(endpoints))
+    chosen = endpoints.get(endpoint)
+    if chosen is None:
+        raise ConfigError(
+            [
+                Problem(
+                    file="--endpoint",
+                    path="",
+                    value=endpoint,
+                    message="the stack has no such batch endpoint; it has: "
+                    + (", ".join(endpoints) or "none"),
+                )
+            ]
+        )
+    names = [d.name for d in chosen.deployments]
+    name = deployment or chosen.default_deployment
+    found = next((d for d in chosen.deployments if d.name == name), None)
+    if found is None:
+        raise ConfigError(
+            [
+                Problem(
+                    file="--deployment",
+                    path="",
+                    value=name,
+                    message=f"batch endpoint {endpoint} has no such deployment; it has: "
+                    + (", ".join(names) or "none"),
+                )
+            ]
+        )
+    reason = _why_not_local(found)
+    if reason is not None:
+        raise LocalModeError(
+            f"batch deployment {endpoint}/{found.name} cannot run locally: {reason}"
+        )
+    return _deployment(endpoint, found), found
 
 
 def lay_out_model(deployment: LocalDeployment, root: Path) -> Path:

@@ -17,12 +17,11 @@ from pathlib import Path
 from rich.console import Console
 from rich.markup import escape
 
-from .local_layout import local_endpoints
+from .local_layout import LocalModeError, local_endpoints
 from .local_probe import probe
 from .local_serve import (
     DeploymentServer,
     EndpointFront,
-    LocalServeError,
     bind_fronts,
     prepare_workdir,
     serve_fronts,
@@ -55,17 +54,17 @@ def workdir(project: Project, stack: str) -> Path:
 
 
 def run_local(project: Project, options: LocalOptions, out: Console, err: Console) -> int:
-    """Serve the stack; the exit code. Raises ConfigError and LocalServeError."""
+    """Serve the stack; the exit code. Raises ConfigError and LocalModeError."""
     spec = load_spec(project, options.stack)
     endpoints = local_endpoints(spec, options.endpoints)
     if not endpoints:
-        raise LocalServeError(f"stack {options.stack} has no online endpoints to serve")
+        raise LocalModeError(f"stack {options.stack} has no online endpoints to serve")
     runnable = [d for e in endpoints for d in e.deployments]
     if not runnable:
         reasons = "; ".join(
             f"{e.name}/{n.name}: {n.reason}" for e in endpoints for n in e.not_served
         )
-        raise LocalServeError(f"no deployment of stack {options.stack} can run locally ({reasons})")
+        raise LocalModeError(f"no deployment of stack {options.stack} can run locally ({reasons})")
     sockets = bind_fronts(endpoints, options.port)
     fronts = [
         EndpointFront(endpoint, int(sock.getsockname()[1]))

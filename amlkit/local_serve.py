@@ -28,7 +28,7 @@ from types import FrameType
 import httpx
 import uvicorn
 
-from .local_layout import LocalDeployment, LocalEndpoint, lay_out_model
+from .local_layout import LocalDeployment, LocalEndpoint, LocalModeError, lay_out_model
 from .local_router import EndpointRouter, PortDispatcher
 
 HOST = "127.0.0.1"
@@ -37,10 +37,6 @@ LOG_TAIL_LINES = 15
 # Variables of the caller's shell that would bend a deployment's server: each
 # deployment gets its own metrics folder, and the flags name the script and model.
 _DROPPED_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "AZUREML_ENTRY_SCRIPT", "AZUREML_MODEL_DIR")
-
-
-class LocalServeError(Exception):
-    """Local mode cannot go on; the message says what and where to look."""
 
 
 @dataclass
@@ -94,7 +90,7 @@ def bind_fronts(endpoints: Sequence[LocalEndpoint], base_port: int) -> list[sock
                 sock.bind((HOST, port))
             except OSError as error:
                 sock.close()
-                raise LocalServeError(
+                raise LocalModeError(
                     f"--port: cannot listen on {HOST}:{port} ({error.strerror}); "
                     "pass another --port, or --port 0 for free ports"
                 ) from None

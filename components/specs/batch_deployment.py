@@ -12,6 +12,7 @@ from pydantic import Field, StringConstraints, model_validator
 
 from .assets import CodeConfiguration, EnvironmentRef, ModelRef
 from .base import LowerCase, Spec
+from .scoring_image import runs_scoring_image
 from .types import DeploymentName, PositiveInt, Tags
 
 # Settings that the legacy form (no `type`) writes at the root of the file.
@@ -73,6 +74,11 @@ class BatchDeploymentSpec(Spec):
     """`azureml:<cluster>`: a compute cluster of this stack, or an ARM id."""
     resources: BatchResources = BatchResources()
     settings: BatchSettings = BatchSettings()
+
+    @property
+    def on_scoring_image(self) -> bool:
+        """Whether the stack's scoring image (runtime-image/, amlkit-batch) runs this deployment."""
+        return runs_scoring_image(self.environment, self.code_configuration)
 
     @model_validator(mode="before")
     @classmethod

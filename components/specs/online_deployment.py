@@ -9,7 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 from .assets import CodeConfiguration, EnvironmentRef, ModelRef
 from .autoscale import AutoscaleSpec
 from .base import LowerCase, Spec
-from .scoring_image import SCORING_IMAGE
+from .scoring_image import runs_scoring_image
 from .types import DeploymentName, PositiveInt, Tags
 
 # Azure ML's request timeout ceilings (quotas doc): 180 s managed, 300 s Kubernetes.
@@ -185,9 +185,7 @@ class OnlineDeploymentSpec(Spec):
     @property
     def on_scoring_image(self) -> bool:
         """Whether the stack's scoring image (runtime-image/, amlkit-serve) runs this deployment."""
-        if self.environment is None:
-            return self.code_configuration is not None  # else Azure's no-code path
-        return not isinstance(self.environment, str) and self.environment.image == SCORING_IMAGE
+        return runs_scoring_image(self.environment, self.code_configuration)
 
     def runtime_variables(self) -> dict[str, str]:
         """The environment variables, plus, on the stack's scoring image, the request

@@ -6,12 +6,23 @@ from typing import Annotated
 
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
-from .assets import resolve_local_path
+from .assets import CodeConfiguration, EnvironmentAsset, resolve_local_path
 from .base import Spec
 
 SCORING_IMAGE = "scoring-image"
 """What a deployment writes as `environment.image` (or omits `environment` for)
 to run on the stack's own image."""
+
+
+def runs_scoring_image(
+    environment: str | EnvironmentAsset | None, code: CodeConfiguration | None
+) -> bool:
+    """Whether a deployment with this `environment` and code runs on the stack's image
+    (amlkit-serve, amlkit-batch): it names `scoring-image`, or omits the environment
+    but has code (without either, Azure generates a no-code MLflow deployment)."""
+    if environment is None:
+        return code is not None
+    return not isinstance(environment, str) and environment.image == SCORING_IMAGE
 
 
 class ScoringImageSpec(Spec):
