@@ -294,6 +294,7 @@ def _write_readme(section: str) -> None:
         text = text.rstrip("\n") + "\n\n" + section
     else:
         following = text.find("\n## ", start + len(SECTION))
+        section = section.rstrip("\n") + "\n\n"  # a blank line before the next heading
         text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
     README.write_text(text if text.endswith("\n") else text + "\n")
 
