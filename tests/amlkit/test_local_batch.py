@@ -5,17 +5,16 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import subprocess
 import sys
 from pathlib import Path
 
 import pytest
-import yaml
 
 from amlkit.cli import EXIT_BAD_CONFIG
 
 from ..conftest import ROOT
+from .local_project import make_project
 
 pytestmark = pytest.mark.slow
 
@@ -50,36 +49,29 @@ def _deployment(name: str, **extra: object) -> dict[str, object]:
     }
 
 
+STACK = {
+    "amlkit:environment": {"name": "loc", "location": "westeurope"},
+    "amlkit:compute": [{"name": "cpu", "size": "Standard_DS3_v2"}],
+    "amlkit:batch_endpoints": [
+        {
+            "name": "ep-batch",
+            "defaults": {"deployment_name": "main"},
+            "deployments": [
+                _deployment("main"),
+                _deployment("other"),
+                {**_deployment("registered"), "model": "azureml:clf:2"},
+            ],
+        }
+    ],
+}
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    (tmp_path / "runtime-image").symlink_to(ROOT / "runtime-image")
-    (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "score.py").write_text(SCORE)
-    (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "weights.txt").write_text("w-7\n")
+    make_project(tmp_path, score=SCORE, weights="w-7", stacks={"loc": STACK})
     (tmp_path / "inputs").mkdir()
     for index in range(5):
         (tmp_path / "inputs" / f"part{index}.txt").write_text("x\n")
-    stack = {
-        "config": {
-            "amlkit:environment": {"name": "loc", "location": "westeurope"},
-            "amlkit:compute": [{"name": "cpu", "size": "Standard_DS3_v2"}],
-            "amlkit:batch_endpoints": [
-                {
-                    "name": "ep-batch",
-                    "defaults": {"deployment_name": "main"},
-                    "deployments": [
-                        _deployment("main"),
-                        _deployment("other"),
-                        {**_deployment("registered"), "model": "azureml:clf:2"},
-                    ],
-                }
-            ],
-        }
-    }
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "Pulumi.loc.yaml").write_text(yaml.safe_dump(stack))
     return tmp_path
 
 

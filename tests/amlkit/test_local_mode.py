@@ -7,7 +7,6 @@ import collections
 import json
 import os
 import re
-import shutil
 import signal
 import socket
 import subprocess
@@ -19,11 +18,10 @@ from pathlib import Path
 
 import httpx
 import pytest
-import yaml
 
 from amlkit.cli import EXIT_BAD_CONFIG, EXIT_CHECK_FAILED
 
-from ..conftest import ROOT
+from .local_project import make_project
 
 pytestmark = pytest.mark.slow
 
@@ -64,10 +62,8 @@ def _deployment(name: str, **extra: object) -> dict[str, object]:
 
 def _stack(endpoint: Mapping[str, object]) -> dict[str, object]:
     return {
-        "config": {
-            "amlkit:environment": {"name": "loc", "location": "westeurope"},
-            "amlkit:online_endpoints": [endpoint],
-        }
+        "amlkit:environment": {"name": "loc", "location": "westeurope"},
+        "amlkit:online_endpoints": [endpoint],
     }
 
 
@@ -91,23 +87,21 @@ SPLIT: dict[str, object] = {
 }
 
 
+BROKEN: dict[str, object] = {
+    "name": "ep-broken",
+    "traffic": {"blue": 100},
+    "deployments": [_deployment("blue", environment_variables={"FAIL_INIT": "bad weights"})],
+}
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
-    shutil.copy(ROOT / "Pulumi.yaml", tmp_path / "Pulumi.yaml")
-    (tmp_path / "runtime-image").symlink_to(ROOT / "runtime-image")
-    (tmp_path / "code").mkdir()
-    (tmp_path / "code" / "score.py").write_text(SCORE)
-    (tmp_path / "model").mkdir()
-    (tmp_path / "model" / "weights.txt").write_text("w-42\n")
-    (tmp_path / "stacks").mkdir()
-    (tmp_path / "stacks" / "Pulumi.split.yaml").write_text(yaml.safe_dump(_stack(SPLIT)))
-    broken: dict[str, object] = {
-        "name": "ep-broken",
-        "traffic": {"blue": 100},
-        "deployments": [_deployment("blue", environment_variables={"FAIL_INIT": "bad weights"})],
-    }
-    (tmp_path / "stacks" / "Pulumi.broken.yaml").write_text(yaml.safe_dump(_stack(broken)))
-    return tmp_path
+    return make_project(
+        tmp_path,
+        score=SCORE,
+        weights="w-42",
+        stacks={"split": _stack(SPLIT), "broken": _stack(BROKEN)},
+    )
 
 
 def _free_port() -> int:
@@ -118,6 +112,13 @@ def _free_port() -> int:
 
 def _amlkit(project: Path, *args: str) -> list[str]:
     return [sys.executable, "-m", "amlkit", *args, "--project", str(project)]
+
+
+def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    """`amlkit local ...` to its end (with --once or a failure), output captured."""
+    return subprocess.run(
+        _amlkit(project, "local", *args), capture_output=True, text=True, env=ENV, timeout=120
+    )
 
 
 ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
@@ -272,25 +273,13 @@ def test_ctrl_c_finishes_in_flight_requests_then_stops_every_deployment(served: 
 def test_once_sends_the_request_file_and_exits(project: Path) -> None:
     request = project / "request.json"
     request.write_text(json.dumps({"data": [[1, 2]]}))
-    result = subprocess.run(
-        _amlkit(project, "local", "--stack", "split", "--port", "0", "--once", "-r", str(request)),
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    result = _run(project, "--stack", "split", "--port", "0", "--once", "-r", str(request))
     assert result.returncode == 0, result.stdout + result.stderr
     assert re.search(r"ep-split\s+│ (blue|green)\s+│ 200 ", result.stdout), result.stdout
 
 
 def test_a_failing_init_names_the_deployment_and_shows_its_log(project: Path) -> None:
-    result = subprocess.run(
-        _amlkit(project, "local", "--stack", "broken", "--port", "0", "--once"),
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=120,
-    )
+    result = _run(project, "--stack", "broken", "--port", "0", "--once")
     assert result.returncode == EXIT_CHECK_FAILED, result.stdout + result.stderr
     assert "deployment ep-broken/blue exited with code 3 before it was ready" in result.stderr
     assert "init() failed on purpose: bad weights" in result.stderr
@@ -298,13 +287,7 @@ def test_a_failing_init_names_the_deployment_and_shows_its_log(project: Path) ->
 
 
 def test_unknown_endpoint_and_busy_port_are_bad_input(project: Path) -> None:
-    unknown = subprocess.run(
-        _amlkit(project, "local", "--stack", "split", "--endpoint", "nope", "--once"),
-        capture_output=True,
-        text=True,
-        env=ENV,
-        timeout=60,
-    )
+    unknown = _run(project, "--stack", "split", "--endpoint", "nope", "--once")
     assert unknown.returncode == EXIT_BAD_CONFIG
     assert "--endpoint = nope: the stack has no such online endpoint; it has: ep-split" in (
         unknown.stderr
@@ -313,13 +296,7 @@ def test_unknown_endpoint_and_busy_port_are_bad_input(project: Path) -> None:
         busy.bind(("127.0.0.1", 0))
         busy.listen()
         port = busy.getsockname()[1]
-        taken = subprocess.run(
-            _amlkit(project, "local", "--stack", "split", "--port", str(port), "--once"),
-            capture_output=True,
-            text=True,
-            env=ENV,
-            timeout=60,
-        )
+        taken = _run(project, "--stack", "split", "--port", str(port), "--once")
     assert taken.returncode == EXIT_BAD_CONFIG
     assert f"--port: cannot listen on 127.0.0.1:{port}" in taken.stderr
     assert "Traceback" not in taken.stderr + taken.stdout
