@@ -10,9 +10,11 @@ whatever happened.
 from __future__ import annotations
 
 import asyncio
+import signal
 import socket
 from dataclasses import dataclass
 from pathlib import Path
+from types import FrameType
 
 from rich.console import Console
 from rich.markup import escape
@@ -35,6 +37,7 @@ from .project import Project
 
 EXIT_OK = 0
 EXIT_FAILED = 1
+EXIT_INTERRUPTED = 130
 
 
 @dataclass(frozen=True)
@@ -73,6 +76,9 @@ def run_local(project: Project, options: LocalOptions, out: Console, err: Consol
     folder = workdir(project, options.stack)
     prepare_workdir(folder)
     servers: list[DeploymentServer] = []
+    # Deployments run in their own sessions (so that Ctrl-C reaches amlkit first): a
+    # SIGTERM or SIGHUP while they start must still reach the `finally` that stops them.
+    previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with err.status(f"Starting {len(runnable)} deployment(s): running init()…") as status:
             servers = [start_deployment(d, folder) for d in runnable]
@@ -99,8 +105,17 @@ def run_local(project: Project, options: LocalOptions, out: Console, err: Consol
             return EXIT_FAILED
         out.print(endpoints_table(fronts, servers))
         return asyncio.run(_serve(fronts, sockets, servers, options, out, err))
+    except KeyboardInterrupt:
+        err.print("Interrupted while starting; stopping the deployments.")
+        return EXIT_INTERRUPTED
     finally:
         stop_deployments(servers)
+        for sig, handler in previous.items():
+            signal.signal(sig, handler)
+
+
+def _interrupt(signum: int, frame: FrameType | None) -> None:
+    raise KeyboardInterrupt
 
 
 async def _serve(

@@ -30,6 +30,7 @@ import json, os, time
 
 def init():
     global weights
+    time.sleep(float(os.environ.get("SLOW_INIT", "0")))
     if os.environ.get("FAIL_INIT"):
         raise RuntimeError("init() failed on purpose: " + os.environ["FAIL_INIT"])
     # Azure's layout: the model folder keeps its name under AZUREML_MODEL_DIR.
@@ -94,13 +95,20 @@ BROKEN: dict[str, object] = {
 }
 
 
+SLOW: dict[str, object] = {
+    "name": "ep-slow",
+    "traffic": {"blue": 100},
+    "deployments": [_deployment("blue", environment_variables={"SLOW_INIT": "60"})],
+}
+
+
 @pytest.fixture
 def project(tmp_path: Path) -> Path:
     return make_project(
         tmp_path,
         score=SCORE,
         weights="w-42",
-        stacks={"split": _stack(SPLIT), "broken": _stack(BROKEN)},
+        stacks={"split": _stack(SPLIT), "broken": _stack(BROKEN), "slow": _stack(SLOW)},
     )
 
 
@@ -284,6 +292,27 @@ def test_a_failing_init_names_the_deployment_and_shows_its_log(project: Path) ->
     assert "deployment ep-broken/blue exited with code 3 before it was ready" in result.stderr
     assert "init() failed on purpose: bad weights" in result.stderr
     assert "Traceback" not in result.stdout
+
+
+def test_sigterm_while_deployments_start_stops_them(project: Path) -> None:
+    process = subprocess.Popen(
+        _amlkit(project, "local", "--stack", "slow", "--port", "0"),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )
+    log = project / ".amlkit" / "local" / "slow" / "logs" / "ep-slow.blue.log"
+    deadline = time.monotonic() + 30
+    while not (log.exists() and "amlkit-serve:" in log.read_text()):
+        assert time.monotonic() < deadline and process.poll() is None, process.communicate()
+        time.sleep(0.05)
+    process.send_signal(signal.SIGTERM)
+    _, stderr = process.communicate(timeout=40)
+    assert process.returncode == 130, stderr
+    assert "Interrupted while starting; stopping the deployments." in stderr
+    left = subprocess.run(["pgrep", "-f", str(project)], capture_output=True, text=True)
+    assert left.stdout == "", "deployment processes outlived amlkit local"
 
 
 def test_unknown_endpoint_and_busy_port_are_bad_input(project: Path) -> None:
