@@ -148,6 +148,15 @@ async def _serve(
         )
         return True
 
-    await serve_fronts(fronts, sockets, servers, after_start)
+    def exited(server: DeploymentServer) -> None:
+        err.print(
+            f"[red]error[/] deployment {server.deployment.endpoint}/{server.deployment.name} "
+            f"exited with code {server.process.returncode}; requests to it get 502. "
+            f"Its log: {server.log}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+    await serve_fronts(fronts, sockets, servers, after_start, exited)
     err.print("Stopping: deployments finish their in-flight requests…")
     return code

@@ -39,6 +39,19 @@ LOG_TAIL_LINES = 15
 _DROPPED_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "AZUREML_ENTRY_SCRIPT", "AZUREML_MODEL_DIR")
 
 
+# amlkit-serve, started so that it gets SIGTERM (and stops gracefully) if amlkit itself
+# dies without a chance to stop it (SIGKILL, the OOM killer): Linux's PR_SET_PDEATHSIG.
+_LAUNCH = """\
+import ctypes, os, signal, sys
+if sys.platform == "linux":
+    ctypes.CDLL(None).prctl(1, signal.SIGTERM)  # PR_SET_PDEATHSIG
+    if os.getppid() != int(os.environ["AMLKIT_LOCAL_PARENT"]):
+        sys.exit(1)  # amlkit died before the line above
+from amlkit_runtime.serve.cli import main
+main()
+"""
+
+
 @dataclass
 class DeploymentServer:
     """A running amlkit-serve for one deployment."""
@@ -120,12 +133,13 @@ def start_deployment(deployment: LocalDeployment, workdir: Path) -> DeploymentSe
             "AZUREML_DEPLOYMENT_NAME": deployment.name,
             "AZUREML_ENDPOINT_NAME": deployment.endpoint,
             "PYTHONUNBUFFERED": "1",
+            "AMLKIT_LOCAL_PARENT": str(os.getpid()),
         }
     )
     command = [
         sys.executable,
-        "-m",
-        "amlkit_runtime.serve.cli",
+        "-c",
+        _LAUNCH,
         "--entry_script",
         str(deployment.code_dir / deployment.scoring_script),
         "--model_dir",
@@ -199,6 +213,18 @@ def prepare_workdir(workdir: Path) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
 
 
+async def _watch(
+    servers: Sequence[DeploymentServer], on_exit: Callable[[DeploymentServer], None]
+) -> None:
+    """Call `on_exit` once for each server whose process ends."""
+    running = list(servers)
+    while running:
+        await asyncio.sleep(0.5)
+        for server in [s for s in running if s.process.poll() is not None]:
+            running.remove(server)
+            on_exit(server)
+
+
 class _FrontServer(uvicorn.Server):
     """uvicorn, but a signal only stops the fronts: the caller then stops the deployments
     (uvicorn re-raises the signal after shutdown, which would skip that)."""
@@ -224,8 +250,12 @@ async def serve_fronts(
     sockets: Sequence[socket.socket],
     servers: Sequence[DeploymentServer],
     after_start: Callable[[], Awaitable[bool]],
+    on_exit: Callable[[DeploymentServer], None] = lambda _: None,
 ) -> None:
-    """Serve the endpoint fronts until a signal, or until `after_start` returns False."""
+    """Serve the endpoint fronts until a signal, or until `after_start` returns False.
+
+    `on_exit` hears of each deployment server that stops on its own meanwhile; its
+    endpoint then answers 502 for it, naming its log."""
     upstreams = {(s.deployment.endpoint, s.deployment.name): s for s in servers}
     async with httpx.AsyncClient(timeout=httpx.Timeout(310.0, connect=5.0)) as client:
         routers = {
@@ -253,10 +283,12 @@ async def serve_fronts(
         )
         server = _FrontServer(config)
         task = asyncio.ensure_future(server.serve(sockets=list(sockets)))
+        watch = asyncio.ensure_future(_watch(servers, on_exit))
         while not server.started and not task.done():
             await asyncio.sleep(0.01)
         if not task.done() and not await after_start():
             server.should_exit = True
         await task
+        watch.cancel()
         for router in routers.values():
             await router.drain()

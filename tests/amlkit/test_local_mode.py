@@ -278,6 +278,37 @@ def test_ctrl_c_finishes_in_flight_requests_then_stops_every_deployment(served: 
             httpx.get(url + "/liveness", timeout=2)
 
 
+def test_a_deployment_that_dies_is_reported_and_answered_502(served: Served) -> None:
+    port = served.deployment_urls()["green"].rsplit(":", 1)[1]
+    found = subprocess.run(
+        ["pgrep", "-f", f"serve.cli .* {port}$"], capture_output=True, text=True
+    ).stdout.split()
+    supervisor = min(int(pid) for pid in found)  # its workers were forked after it
+    os.killpg(supervisor, signal.SIGKILL)  # its own session: it and its workers
+    served.wait_for("deployment ep-split/green exited with code -9; requests to it get 502.", 10)
+    response = httpx.post(served.score, json={}, headers={"azureml-model-deployment": "green"})
+    assert response.status_code == 502
+    assert "deployment green cannot be reached" in response.json()["error"]
+    assert "ep-split.green.log" in response.json()["error"]
+    blue = httpx.post(served.score, json={}, headers={"azureml-model-deployment": "blue"})
+    assert blue.status_code == 200  # the others keep serving
+
+
+def test_deployments_stop_when_amlkit_is_killed_outright(served: Served, project: Path) -> None:
+    assert _processes_of(project), "no deployment processes found"
+    served.process.kill()  # SIGKILL: no handler runs; the deployments get SIGTERM from Linux
+    deadline = time.monotonic() + 40
+    while _processes_of(project):
+        assert time.monotonic() < deadline, "deployment processes outlived a killed amlkit"
+        time.sleep(0.2)
+
+
+def _processes_of(project: Path) -> list[str]:
+    return subprocess.run(
+        ["pgrep", "-f", str(project)], capture_output=True, text=True
+    ).stdout.split()
+
+
 def test_once_sends_the_request_file_and_exits(project: Path) -> None:
     request = project / "request.json"
     request.write_text(json.dumps({"data": [[1, 2]]}))
@@ -311,8 +342,7 @@ def test_sigterm_while_deployments_start_stops_them(project: Path) -> None:
     _, stderr = process.communicate(timeout=40)
     assert process.returncode == 130, stderr
     assert "Interrupted while starting; stopping the deployments." in stderr
-    left = subprocess.run(["pgrep", "-f", str(project)], capture_output=True, text=True)
-    assert left.stdout == "", "deployment processes outlived amlkit local"
+    assert _processes_of(project) == [], "deployment processes outlived amlkit local"
 
 
 def test_unknown_endpoint_and_busy_port_are_bad_input(project: Path) -> None:
