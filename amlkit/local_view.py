@@ -29,13 +29,19 @@ def _relative(path: Path) -> str:
 
 def endpoints_table(fronts: Sequence[EndpointFront], servers: Sequence[DeploymentServer]) -> Group:
     """A table an endpoint, titled with its scoring URI: its deployments' traffic, mirror
-    share and where each answers (or why it is not served), then where the logs are."""
+    share, worker processes and where each answers (or why it is not served), then where
+    the logs are."""
     by_name = {(s.deployment.endpoint, s.deployment.name): s for s in servers}
     tables: list[RenderableType] = []
     for front in fronts:
         endpoint = front.endpoint
-        table = Table(title=f"[bold]{endpoint.name}[/]  {front.scoring_uri}", title_justify="left")
-        for column in ("deployment", "traffic", "mirror", "served at"):
+        table = Table(
+            title=f"[bold]{endpoint.name}[/]  {front.scoring_uri}",
+            title_justify="left",
+            caption=f"auth on Azure: {endpoint.auth_mode}; not checked here",
+            caption_justify="left",
+        )
+        for column in ("deployment", "traffic", "mirror", "workers", "served at"):
             table.add_column(column, overflow="fold")
         for name in endpoint.names:
             server = by_name.get((endpoint.name, name))
@@ -44,6 +50,7 @@ def endpoints_table(fronts: Sequence[EndpointFront], servers: Sequence[Deploymen
                 name,
                 _share(endpoint.traffic, name),
                 _share(endpoint.mirror_traffic, name),
+                str(server.deployment.worker_count) if server is not None else "-",
                 server.url if server is not None else f"[yellow]not served[/]: {escape(reason)}",
             )
         tables.append(table)

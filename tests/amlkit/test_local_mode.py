@@ -160,7 +160,8 @@ class Served:
         return "\n".join(self.lines)
 
     def deployment_urls(self) -> dict[str, str]:
-        found = re.findall(r"│ (\w+)\s+│[^│]*│[^│]*│ (http://127\.0\.0\.1:\d+)", self.output)
+        # deployment │ traffic │ mirror │ workers │ served at
+        found = re.findall(r"│ (\w+)\s+│[^│]*│[^│]*│[^│]*│ (http://127\.0\.0\.1:\d+)", self.output)
         return dict(found)
 
     @property
@@ -237,6 +238,9 @@ def test_traffic_split_mirror_and_deployment_header(served: Served) -> None:
 
 
 def test_deployment_runs_with_its_settings_and_azure_model_layout(served: Served) -> None:
+    # The table: blue's share, no mirror, one worker (no WORKER_COUNT), and its own URL.
+    assert re.search(r"│ blue\s+│ 80%\s+│ -\s+│ 1\s+│ http://127\.0\.0\.1:\d+", served.output)
+    assert "auth on Azure: key; not checked here" in served.output
     response = httpx.post(
         served.score, json={}, headers={"azureml-model-deployment": "blue"}, timeout=10
     )
