@@ -81,7 +81,8 @@ def run_local(project: Project, options: LocalOptions, out: Console, err: Consol
     previous = {sig: signal.signal(sig, _interrupt) for sig in (signal.SIGTERM, signal.SIGHUP)}
     try:
         with err.status(f"Starting {len(runnable)} deployment(s): running init()…") as status:
-            servers = [start_deployment(d, folder) for d in runnable]
+            for deployment in runnable:  # one by one: an interrupt stops those started
+                servers.append(start_deployment(deployment, folder))
 
             def ready(server: DeploymentServer) -> None:
                 status.console.print(

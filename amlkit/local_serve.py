@@ -237,7 +237,9 @@ class _FrontServer(uvicorn.Server):
             self.stopped_by = signum
             self.should_exit = True
 
-        previous = {sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM)}
+        previous = {
+            sig: signal.signal(sig, stop) for sig in (signal.SIGINT, signal.SIGTERM, signal.SIGHUP)
+        }
         try:
             yield
         finally:
