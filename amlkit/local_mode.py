@@ -74,7 +74,7 @@ def run_local(project: Project, options: LocalOptions, out: Console, err: Consol
         for endpoint, sock in zip(endpoints, sockets, strict=True)
     ]
     folder = workdir(project, options.stack)
-    prepare_workdir(folder)
+    prepare_workdir(folder, endpoints)
     servers: list[DeploymentServer] = []
     # Deployments run in their own sessions (so that Ctrl-C reaches amlkit first): a
     # SIGTERM or SIGHUP while they start must still reach the `finally` that stops them.

@@ -207,9 +207,11 @@ def stop_deployments(servers: Sequence[DeploymentServer], grace_s: float = GRACE
             server.process.wait()
 
 
-def prepare_workdir(workdir: Path) -> None:
-    """Fresh model links; logs of the last run are overwritten deployment by deployment."""
-    shutil.rmtree(workdir / "models", ignore_errors=True)
+def prepare_workdir(workdir: Path, endpoints: Sequence[LocalEndpoint]) -> None:
+    """Fresh model links for these endpoints (a `local-batch` job of the same stack keeps
+    its own); logs of the last run are overwritten deployment by deployment."""
+    for endpoint in endpoints:
+        shutil.rmtree(workdir / "models" / endpoint.name, ignore_errors=True)
     workdir.mkdir(parents=True, exist_ok=True)
 
 
