@@ -37,7 +37,7 @@ plan: setup
 
 lint: setup
 	$(BIN)/ruff check .
-	$(BIN)/ruff format --check components amlkit stacks policy tests
+	$(BIN)/ruff format --check .
 
 typecheck: setup
 	$(BIN)/mypy

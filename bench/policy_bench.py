@@ -31,10 +31,10 @@ TARGET_S = 1.0
 # other dependencies.
 _IMPORT = """
 import time
-import amlkit.plan, rich.table, rich.tree  # what `amlkit plan` imports to render
+import amlkit.plan.render, rich.table, rich.tree  # what `amlkit plan` imports to render
 import pulumi_azure_native.machinelearningservices
 started = time.perf_counter()
-import amlkit.policy_check  # the pack's rules, pulumi_policy
+import amlkit.plan.policy_check  # the pack's rules, pulumi_policy
 print(time.perf_counter() - started)
 """
 
@@ -47,9 +47,9 @@ def import_seconds() -> float:
 
 
 def check_seconds(stack: str, runs: int) -> tuple[list[float], int, int]:
-    from amlkit.plan import load_spec, plan_document, render
-    from amlkit.policy_check import check_stack
-    from amlkit.project import find_project
+    from amlkit.plan.policy_check import check_stack
+    from amlkit.plan.render import load_spec, plan_document, render
+    from amlkit.specs.project import find_project
 
     project = find_project(ROOT)
     spec = load_spec(project, stack)

@@ -113,11 +113,24 @@ def _ensure_azmlinfsrv() -> Path:
     import sklearn
 
     uv = Path(sys.executable).with_name("uv")
-    print(f"creating {AZ_VENV} with azureml-inference-server-http=={AZMLINFSRV_VERSION}", file=sys.stderr)
-    subprocess.run([str(uv), "venv", str(AZ_VENV), "--python", sys.executable], check=True, timeout=300)
+    print(
+        f"creating {AZ_VENV} with azureml-inference-server-http=={AZMLINFSRV_VERSION}",
+        file=sys.stderr,
+    )
     subprocess.run(
-        [str(uv), "pip", "install", "--python", str(AZ_VENV / "bin" / "python"),
-         f"azureml-inference-server-http=={AZMLINFSRV_VERSION}", f"scikit-learn=={sklearn.__version__}", "joblib"],
+        [str(uv), "venv", str(AZ_VENV), "--python", sys.executable], check=True, timeout=300
+    )
+    subprocess.run(
+        [
+            str(uv),
+            "pip",
+            "install",
+            "--python",
+            str(AZ_VENV / "bin" / "python"),
+            f"azureml-inference-server-http=={AZMLINFSRV_VERSION}",
+            f"scikit-learn=={sklearn.__version__}",
+            "joblib",
+        ],
         check=True,
         timeout=900,
     )
@@ -139,7 +152,9 @@ def _wait_healthy(port: int, process: subprocess.Popen[bytes], timeout: float = 
     raise RuntimeError("server did not become healthy")
 
 
-def _start(command: list[str], env: dict[str, str], port: int, log: Path) -> subprocess.Popen[bytes]:
+def _start(
+    command: list[str], env: dict[str, str], port: int, log: Path
+) -> subprocess.Popen[bytes]:
     process = subprocess.Popen(
         command, env=env, stdout=subprocess.DEVNULL, stderr=log.open("wb"), start_new_session=True
     )
@@ -161,12 +176,31 @@ def _stop(process: subprocess.Popen[bytes]) -> None:
             process.wait()
 
 
-def _wrk(port: int, connections: int, body: Path, lua: Path, duration: int) -> tuple[int, float, float, float, int]:
-    threads = 1  # one wrk thread drives 64 connections at these rates and leaves the cores to the servers
-    command = ["wrk", f"-t{threads}", f"-c{connections}", f"-d{duration}s", "--timeout", "10s",
-               "-s", str(lua), f"http://127.0.0.1:{port}/score"]
-    out = subprocess.run(command, env={**os.environ, "BODY_FILE": str(body)}, capture_output=True,
-                         text=True, timeout=duration + 60, check=True).stdout
+def _wrk(
+    port: int, connections: int, body: Path, lua: Path, duration: int
+) -> tuple[int, float, float, float, int]:
+    threads = (
+        1  # one wrk thread drives 64 connections at these rates and leaves the cores to the servers
+    )
+    command = [
+        "wrk",
+        f"-t{threads}",
+        f"-c{connections}",
+        f"-d{duration}s",
+        "--timeout",
+        "10s",
+        "-s",
+        str(lua),
+        f"http://127.0.0.1:{port}/score",
+    ]
+    out = subprocess.run(
+        command,
+        env={**os.environ, "BODY_FILE": str(body)},
+        capture_output=True,
+        text=True,
+        timeout=duration + 60,
+        check=True,
+    ).stdout
     match = re.search(r"RESULT (\d+) (\S+) (\S+) (\S+) (\d+)", out)
     if match is None:
         raise RuntimeError(f"no result from wrk: {out}")
@@ -175,34 +209,82 @@ def _wrk(port: int, connections: int, body: Path, lua: Path, duration: int) -> t
 
 def run(duration: int, repeats: int) -> tuple[list[Result], str]:
     if shutil.which("wrk") is None:
-        raise SystemExit("wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), then run again")
+        raise SystemExit(
+            "wrk is not installed: `apt-get install -y wrk` (Debian/Ubuntu), then run again"
+        )
     azmlinfsrv = _ensure_azmlinfsrv()
     work = Path(tempfile.mkdtemp(prefix="serve-bench-"))
     try:
         model_dir, app_root = work / "model", work / "app"
         app_root.mkdir()
-        subprocess.run([sys.executable, str(SAMPLE / "train.py"), "--output", str(model_dir)],
-                       check=True, capture_output=True, timeout=300)
+        subprocess.run(
+            [sys.executable, str(SAMPLE / "train.py"), "--output", str(model_dir)],
+            check=True,
+            capture_output=True,
+            timeout=300,
+        )
         shutil.copy(SAMPLE / "onlinescoring" / "score.py", app_root / "score.py")
         rng = random.Random(0)
         bodies = {}
         for rows in (1, 100):
             path = work / f"rows{rows}.json"
-            path.write_text(json.dumps({"data": [[round(rng.uniform(-3, 3), 4) for _ in range(20)] for _ in range(rows)]}))
+            path.write_text(
+                json.dumps(
+                    {
+                        "data": [
+                            [round(rng.uniform(-3, 3), 4) for _ in range(20)] for _ in range(rows)
+                        ]
+                    }
+                )
+            )
             bodies[rows] = path
         lua = work / "post.lua"
         lua.write_text(WRK_LUA)
         loads = [("1 conn, 1 row", 1, 1), ("64 conns, 1 row", 64, 1), ("8 conns, 100 rows", 8, 100)]
-        base_env = {k: v for k, v in os.environ.items() if not k.startswith(("AMLKIT_", "AZUREML_", "AML_"))}
-        base_env.update(AML_APP_ROOT=str(app_root), AZUREML_MODEL_DIR=str(model_dir), WORKER_COUNT="2")
+        base_env = {
+            k: v for k, v in os.environ.items() if not k.startswith(("AMLKIT_", "AZUREML_", "AML_"))
+        }
+        base_env.update(
+            AML_APP_ROOT=str(app_root), AZUREML_MODEL_DIR=str(model_dir), WORKER_COUNT="2"
+        )
         amlkit = str(Path(sys.executable).with_name("amlkit-serve"))
         servers = [
-            ("azmlinfsrv 1.5.1", [str(azmlinfsrv), "--entry_script", str(app_root / "score.py"), "--model_dir", str(model_dir)],
-             {"AZUREML_LOG_LEVEL": "WARNING"}, loads),
-            ("amlkit-serve", [amlkit, "--entry_script", str(app_root / "score.py"), "--model_dir", str(model_dir)], {}, loads),
-            ("amlkit-serve, micro-batching", [amlkit, "--entry_script", str(app_root / "score.py"), "--model_dir", str(model_dir)],
-             {"AMLKIT_MICROBATCH_MAX_WAIT_MS": "5", "AMLKIT_MICROBATCH_MAX_ROWS": "256"},
-             [("1 conn, 1 row", 1, 1), ("64 conns, 1 row", 64, 1)]),
+            (
+                "azmlinfsrv 1.5.1",
+                [
+                    str(azmlinfsrv),
+                    "--entry_script",
+                    str(app_root / "score.py"),
+                    "--model_dir",
+                    str(model_dir),
+                ],
+                {"AZUREML_LOG_LEVEL": "WARNING"},
+                loads,
+            ),
+            (
+                "amlkit-serve",
+                [
+                    amlkit,
+                    "--entry_script",
+                    str(app_root / "score.py"),
+                    "--model_dir",
+                    str(model_dir),
+                ],
+                {},
+                loads,
+            ),
+            (
+                "amlkit-serve, micro-batching",
+                [
+                    amlkit,
+                    "--entry_script",
+                    str(app_root / "score.py"),
+                    "--model_dir",
+                    str(model_dir),
+                ],
+                {"AMLKIT_MICROBATCH_MAX_WAIT_MS": "5", "AMLKIT_MICROBATCH_MAX_ROWS": "256"},
+                [("1 conn, 1 row", 1, 1), ("64 conns, 1 row", 64, 1)],
+            ),
         ]
         # All servers run at once and the scenarios alternate between them, repeated:
         # the cores are shared with other work, and interleaving exposes every server
@@ -213,7 +295,9 @@ def run(duration: int, repeats: int) -> tuple[list[Result], str]:
             for name, command, env, _ in servers:
                 port = _free_port()
                 log = work / f"{len(processes)}.log"
-                processes.append(_start([*command, "--port", str(port)], {**base_env, **env}, port, log))
+                processes.append(
+                    _start([*command, "--port", str(port)], {**base_env, **env}, port, log)
+                )
                 ports[name] = port
                 roots[name] = processes[-1].pid
                 _wrk(port, 64, bodies[1], lua, 2)  # warm-up
@@ -223,7 +307,9 @@ def run(duration: int, repeats: int) -> tuple[list[Result], str]:
                     for name, _, _, server_loads in servers:
                         if load not in [entry[0] for entry in server_loads]:
                             continue
-                        print(f"[{repeat + 1}/{repeats}] {name}: {load}, {duration}s", file=sys.stderr)
+                        print(
+                            f"[{repeat + 1}/{repeats}] {name}: {load}, {duration}s", file=sys.stderr
+                        )
                         cpu_before = _tree_cpu_s(roots[name])
                         stats = _wrk(ports[name], connections, bodies[rows], lua, duration)
                         cpu_us = (_tree_cpu_s(roots[name]) - cpu_before) / max(stats[0], 1) * 1e6
@@ -278,12 +364,19 @@ def _verdict(results: list[Result]) -> str:
 
 
 def _table(results: list[Result]) -> str:
-    order = {load: i for i, load in enumerate(["1 conn, 1 row", "64 conns, 1 row", "8 conns, 100 rows"])}
+    order = {
+        load: i for i, load in enumerate(["1 conn, 1 row", "64 conns, 1 row", "8 conns, 100 rows"])
+    }
     results = sorted(results, key=lambda r: (order[r.load], r.server))
-    rows = ["| server | load | requests | req/s | p50 ms | p99 ms | non-2xx | server CPU µs/req |",
-            "|---|---|---:|---:|---:|---:|---:|---:|"]
-    rows += [f"| {r.server} | {r.load} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.non_2xx} "
-             f"| {r.cpu_us:,.0f} |" for r in results]
+    rows = [
+        "| server | load | requests | req/s | p50 ms | p99 ms | non-2xx | server CPU µs/req |",
+        "|---|---|---:|---:|---:|---:|---:|---:|",
+    ]
+    rows += [
+        f"| {r.server} | {r.load} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.non_2xx} "
+        f"| {r.cpu_us:,.0f} |"
+        for r in results
+    ]
     return "\n".join(rows)
 
 
@@ -301,15 +394,25 @@ def _write_readme(section: str) -> None:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
-    parser.add_argument("--duration", type=int, default=5, help="seconds of load per scenario run (default 5)")
-    parser.add_argument("--repeat", type=int, default=3, help="runs of each scenario; medians reported (default 3)")
-    parser.add_argument("--write-readme", action="store_true", help=f"replace the '{SECTION}' section of bench/README.md")
+    parser.add_argument(
+        "--duration", type=int, default=5, help="seconds of load per scenario run (default 5)"
+    )
+    parser.add_argument(
+        "--repeat", type=int, default=3, help="runs of each scenario; medians reported (default 3)"
+    )
+    parser.add_argument(
+        "--write-readme",
+        action="store_true",
+        help=f"replace the '{SECTION}' section of bench/README.md",
+    )
     args = parser.parse_args()
     load_before = os.getloadavg()[0]
     results, verdict = run(args.duration, args.repeat)
     stamp = datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
     command = "sudo apt-get install -y wrk  # once\n.venv/bin/python bench/serve_bench.py"
-    command += f" --duration {args.duration} --repeat {args.repeat}" + (" --write-readme" if args.write_readme else "")
+    command += f" --duration {args.duration} --repeat {args.repeat}" + (
+        " --write-readme" if args.write_readme else ""
+    )
     section = (
         f"{SECTION}\n\nMeasured {stamp} on this machine (2 cores shared by the servers and wrk, Python "
         f"{sys.version.split()[0]}) with:\n\n```\n{command}\n```\n\n"

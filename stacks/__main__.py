@@ -13,7 +13,7 @@ from typing import Any
 import pulumi
 from pulumi.runtime import config as runtime_config
 
-from components import (
+from amlkit.components import (
     AssetCatalog,
     AssetCatalogArgs,
     BatchEndpoint,
@@ -33,8 +33,8 @@ from components import (
     Workspace,
     WorkspaceArgs,
 )
-from components.specs import ConfigError, StackSpec, build_stack_spec
-from components.specs.stack_config import NAMESPACE, stack_file, values_from_pulumi_strings
+from amlkit.specs import ConfigError, StackSpec, build_stack_spec
+from amlkit.specs.stack_config import NAMESPACE, stack_file, values_from_pulumi_strings
 
 
 def load_spec() -> StackSpec:

@@ -10,8 +10,8 @@ from typing import Any
 import pytest
 import yaml
 
-from amlkit.mock_runtime import Recording, run_program
-from components.specs import StackEnvironment
+from amlkit.plan.mock_engine import Recording, run_program
+from amlkit.specs import StackEnvironment
 
 ROOT = Path(__file__).resolve().parents[1]
 EXAMPLES = ROOT.parent / "shared" / "aml-examples"

@@ -39,12 +39,12 @@ import dill  # type: ignore[import-untyped]
 import pulumi
 from azure.core.credentials import TokenCredential
 
-from amlkit.azure_body import request_body
-from amlkit.azure_models import model_for
-from amlkit.mock_ids import resource_id
-from amlkit.mock_runtime import AzureMocks, Recording, Registration
-from components.arm_client import ArmClient
-from components.arm_provider import ArmProvider
+from amlkit.components.dynamic.arm_client import ArmClient
+from amlkit.components.dynamic.arm_provider import ArmProvider
+from amlkit.plan.azure_body import request_body
+from amlkit.plan.azure_models import model_for
+from amlkit.plan.mock_engine import AzureMocks, Recording, Registration
+from amlkit.plan.mock_ids import resource_id
 from tests.azure_standin import Standin
 
 ML = "azure-native:machinelearningservices"

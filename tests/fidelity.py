@@ -17,16 +17,17 @@ from typing import Any
 
 import pulumi
 
-from amlkit import azure_body, azure_models
-from amlkit.azure_check import Problem, check_body
-from amlkit.mock_runtime import Recording, run_program
-from components.asset_catalog import AssetCatalog, AssetCatalogArgs
-from components.batch_deployment import BatchDeployment, BatchDeploymentArgs
-from components.batch_endpoint import BatchEndpoint, BatchEndpointArgs
-from components.compute_cluster import ComputeCluster, ComputeClusterArgs
-from components.online_deployment import OnlineDeployment, OnlineDeploymentArgs
-from components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
-from components.specs import (
+from amlkit.components.asset_catalog import AssetCatalog, AssetCatalogArgs
+from amlkit.components.batch_deployment import BatchDeployment, BatchDeploymentArgs
+from amlkit.components.batch_endpoint import BatchEndpoint, BatchEndpointArgs
+from amlkit.components.compute_cluster import ComputeCluster, ComputeClusterArgs
+from amlkit.components.online_deployment import OnlineDeployment, OnlineDeploymentArgs
+from amlkit.components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
+from amlkit.components.workspace_ref import RoleScopes, WorkspaceRef
+from amlkit.plan import azure_body, azure_models
+from amlkit.plan.azure_check import Problem, check_body
+from amlkit.plan.mock_engine import Recording, run_program
+from amlkit.specs import (
     BatchDeploymentSpec,
     BatchEndpointSpec,
     ComputeClusterSpec,
@@ -35,7 +36,6 @@ from components.specs import (
     StackEnvironment,
     load_cli_yaml,
 )
-from components.workspace_ref import RoleScopes, WorkspaceRef
 
 ML = "azure-native:machinelearningservices"
 LOCATION = "westeurope"

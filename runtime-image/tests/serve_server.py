@@ -16,7 +16,7 @@ from pathlib import Path
 import httpx
 
 # A scoring script that sleeps for the body's `sleep` seconds and echoes its `data` as `rows`.
-SLOW_SCRIPT = '''
+SLOW_SCRIPT = """
 import json
 import time
 
@@ -29,7 +29,7 @@ def run(raw_data):
     payload = json.loads(raw_data)
     time.sleep(payload.get("sleep", 0))
     return {"pid_ok": True, "rows": payload.get("data")}
-'''
+"""
 
 _PORT = re.compile(r"worker\(s\) on 127\.0\.0\.1:(\d+)")
 
@@ -83,7 +83,15 @@ def launch(
         full_env["AZUREML_MODEL_DIR"] = str(model_dir)
     stdout, stderr = app_root / "stdout.log", app_root / "stderr.log"
     process = subprocess.Popen(
-        [sys.executable, "-m", "amlkit_runtime.serve.cli", "--entry_script", str(app_root / "score.py"), "--port", "0"],
+        [
+            sys.executable,
+            "-m",
+            "amlkit_runtime.serve.cli",
+            "--entry_script",
+            str(app_root / "score.py"),
+            "--port",
+            "0",
+        ],
         env=full_env,
         stdout=stdout.open("wb"),
         stderr=stderr.open("wb"),

@@ -31,13 +31,25 @@ def test_same_values_as_the_standard_library(value: Any) -> None:
 
 @pytest.mark.parametrize(
     "text",
-    ['{"a": NaN}', "[Infinity, -Infinity]", str(2**80), str(2**64), str(-(2**63) - 1), "[1.00000000000000000000001]",
-     '"\\ud800"', '{"a": 1, "a": 2}', "1e400", "[1.5, -0.0]"],
+    [
+        '{"a": NaN}',
+        "[Infinity, -Infinity]",
+        str(2**80),
+        str(2**64),
+        str(-(2**63) - 1),
+        "[1.00000000000000000000001]",
+        '"\\ud800"',
+        '{"a": 1, "a": 2}',
+        "1e400",
+        "[1.5, -0.0]",
+    ],
 )
 def test_inputs_orjson_refuses_or_treats_differently_follow_the_standard_library(text: str) -> None:
     got, expected = fast(text), standard(text)
     assert type(got) is type(expected)
-    assert repr(got) == repr(expected) or (isinstance(got, float) and math.isnan(got) and math.isnan(expected))
+    assert repr(got) == repr(expected) or (
+        isinstance(got, float) and math.isnan(got) and math.isnan(expected)
+    )
 
 
 @pytest.mark.parametrize("text", ["", "{", "[1,]", "nope", '{"a" 1}'])

@@ -17,7 +17,7 @@ from serve_server import SLOW_SCRIPT, Server, launch, serving
 pytestmark = pytest.mark.slow
 
 # Echoes the rows it gets, tagged with the size of the run() call they came in.
-ECHO_SCRIPT = '''
+ECHO_SCRIPT = """
 import json
 import time
 
@@ -30,10 +30,10 @@ def run(raw_data):
     rows = json.loads(raw_data)["data"]
     time.sleep(0.2)
     return [{"row": row, "batch": len(rows)} for row in rows]
-'''
+"""
 
 # Not a list of one item a row: micro-batching must fall back to one call a request.
-SUMMARY_SCRIPT = '''
+SUMMARY_SCRIPT = """
 import json
 
 
@@ -44,7 +44,7 @@ def init():
 def run(raw_data):
     rows = json.loads(raw_data)["data"]
     return {"count": len(rows), "first": rows[0]}
-'''
+"""
 
 
 def _slow(server: Server, seconds: float, client: httpx.Client | None = None) -> httpx.Response:
@@ -82,7 +82,10 @@ def test_a_queued_request_past_its_deadline_is_dropped_and_frees_its_slot(tmp_pa
         while _slow(server, 0).status_code != 200:  # both slots come back once run() returns
             assert time.monotonic() < deadline, "slots never released"
             time.sleep(0.1)
-        assert [r.status_code for r in pool.map(lambda _: _slow(server, 0.1), range(2))] == [200, 200]
+        assert [r.status_code for r in pool.map(lambda _: _slow(server, 0.1), range(2))] == [
+            200,
+            200,
+        ]
         text = httpx.get(server.url("/metrics")).text
         assert 'amlkit_run_errors_total{deployment="default",kind="timeout"} 2.0' in text
 
@@ -94,7 +97,10 @@ def test_over_the_limit_is_429_and_health_answers_while_busy(tmp_path: Path) -> 
             busy = [pool.submit(_slow, server, 2.0) for _ in range(2)]
             # Wait until both slots are taken (the in-progress gauge says so).
             deadline = time.monotonic() + 30
-            while 'amlkit_requests_in_progress{deployment="default"} 2.0' not in httpx.get(server.url("/metrics")).text:
+            while (
+                'amlkit_requests_in_progress{deployment="default"} 2.0'
+                not in httpx.get(server.url("/metrics")).text
+            ):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             extra = [pool.submit(_slow, server, 0) for _ in range(4)]
@@ -113,7 +119,9 @@ def test_metrics_sum_every_worker(tmp_path: Path) -> None:
         statuses = list(pool.map(lambda _: _slow(server, 0.05).status_code, range(40)))
         assert statuses == [200] * 40
         text = httpx.get(server.url("/metrics")).text
-        match = re.search(r'amlkit_requests_total\{deployment="default",route="/score",status="200"\} (\S+)', text)
+        match = re.search(
+            r'amlkit_requests_total\{deployment="default",route="/score",status="200"\} (\S+)', text
+        )
         assert match is not None and float(match.group(1)) == 40.0
 
 
@@ -123,7 +131,9 @@ def test_microbatching_gives_each_caller_its_own_rows(tmp_path: Path) -> None:
 
         def call(i: int) -> tuple[int, list[dict[str, object]]]:
             rows = [[i, j] for j in range(1 + i % 3)]
-            response = httpx.post(server.url("/score"), content=json.dumps({"data": rows}), timeout=60)
+            response = httpx.post(
+                server.url("/score"), content=json.dumps({"data": rows}), timeout=60
+            )
             assert response.status_code == 200
             return i, response.json()
 
@@ -160,7 +170,10 @@ def test_sigterm_lets_in_flight_requests_finish(tmp_path: Path) -> None:
         with ThreadPoolExecutor(2) as pool:
             in_flight = pool.submit(_slow, server, 1.5)
             deadline = time.monotonic() + 30
-            while 'amlkit_requests_in_progress{deployment="default"} 1.0' not in httpx.get(server.url("/metrics")).text:
+            while (
+                'amlkit_requests_in_progress{deployment="default"} 1.0'
+                not in httpx.get(server.url("/metrics")).text
+            ):
                 assert time.monotonic() < deadline
                 time.sleep(0.05)
             server.process.send_signal(signal.SIGTERM)

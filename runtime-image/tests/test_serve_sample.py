@@ -44,7 +44,9 @@ def server(tmp_path_factory: pytest.TempPathFactory, sample_model_dir: Path) -> 
 
 def _load_sample_script(module_name: str) -> ModuleType:
     """The sample score.py imported in this process (its init() not called)."""
-    spec = importlib.util.spec_from_file_location(module_name, SAMPLE / "onlinescoring" / "score.py")
+    spec = importlib.util.spec_from_file_location(
+        module_name, SAMPLE / "onlinescoring" / "score.py"
+    )
     assert spec is not None and spec.loader is not None
     module = importlib.util.module_from_spec(spec)
     aml_compat.install()  # the script imports azureml.contrib.services, as under azmlinfsrv
@@ -56,17 +58,23 @@ def _load_sample_script(module_name: str) -> ModuleType:
 def test_init_finds_the_model_as_azure_lays_it_out_and_flat(
     tmp_path: Path, sample_model_dir: Path, monkeypatch: pytest.MonkeyPatch, layout: str
 ) -> None:
-    model_dir = azure_model_dir(tmp_path, sample_model_dir) if layout == "azure" else sample_model_dir
+    model_dir = (
+        azure_model_dir(tmp_path, sample_model_dir) if layout == "azure" else sample_model_dir
+    )
     monkeypatch.setenv("AZUREML_MODEL_DIR", str(model_dir))
     module = _load_sample_script(f"sample_score_{layout}")
     module.init()
     assert module.run(json.dumps({"data": [ROW]})) in ([0], [1])
 
 
-def test_init_without_a_model_names_the_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_init_without_a_model_names_the_folder(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.setenv("AZUREML_MODEL_DIR", str(tmp_path))
     module = _load_sample_script("sample_score_empty")
-    with pytest.raises(FileNotFoundError, match=f"no model.joblib under AZUREML_MODEL_DIR={tmp_path}"):
+    with pytest.raises(
+        FileNotFoundError, match=f"no model.joblib under AZUREML_MODEL_DIR={tmp_path}"
+    ):
         module.init()
 
 
@@ -77,7 +85,11 @@ def client(server: Server) -> Iterator[httpx.Client]:
 
 
 def score(client: httpx.Client, rows: list[list[float]], **headers: str) -> httpx.Response:
-    return client.post("/score", content=json.dumps({"data": rows}), headers={"content-type": "application/json", **headers})
+    return client.post(
+        "/score",
+        content=json.dumps({"data": rows}),
+        headers={"content-type": "application/json", **headers},
+    )
 
 
 def test_health_answers_healthy(client: httpx.Client) -> None:
@@ -100,7 +112,11 @@ def test_score_predicts_one_class_a_row(client: httpx.Client) -> None:
 
 
 def test_request_ids_are_echoed_or_generated(client: httpx.Client) -> None:
-    echoed = score(client, [ROW], **{"x-request-id": "abc-123", "x-ms-client-request-id": "client-9", "TraceId": "t1"})
+    echoed = score(
+        client,
+        [ROW],
+        **{"x-request-id": "abc-123", "x-ms-client-request-id": "client-9", "TraceId": "t1"},
+    )
     assert echoed.headers["x-request-id"] == "abc-123"
     assert echoed.headers["x-ms-client-request-id"] == "client-9"
     assert echoed.headers["x-ms-request-id"] == "client-9"
@@ -149,7 +165,9 @@ def test_get_score_passes_query_as_json(client: httpx.Client) -> None:
         (b'{"data": [[' + b"null, " * 19 + b"1]]}", "`data` holds NaN or infinite numbers"),
     ],
 )
-def test_bad_input_is_400_naming_what_data_must_hold(client: httpx.Client, body: bytes, problem: str) -> None:
+def test_bad_input_is_400_naming_what_data_must_hold(
+    client: httpx.Client, body: bytes, problem: str
+) -> None:
     response = client.post("/score", content=body, headers={"content-type": "application/json"})
     assert response.status_code == 400, response.text
     message = response.json()["message"]
@@ -160,7 +178,9 @@ def test_bad_input_is_400_naming_what_data_must_hold(client: httpx.Client, body:
 
 
 def test_non_utf8_body_is_400(client: httpx.Client) -> None:
-    response = client.post("/score", content=b'{"data": "\xff\xfe"}', headers={"content-type": "application/json"})
+    response = client.post(
+        "/score", content=b'{"data": "\xff\xfe"}', headers={"content-type": "application/json"}
+    )
     assert response.status_code == 400
     assert response.json()["message"].startswith("Input cannot be decoded as UTF-8")
 
@@ -169,13 +189,23 @@ def test_body_over_the_limit_is_413(client: httpx.Client) -> None:
     rows = [ROW] * (MAX_BODY // 60)
     body = json.dumps({"data": rows}).encode()
     assert len(body) > MAX_BODY
-    assert client.post("/score", content=body, headers={"content-type": "application/json"}).status_code == 413
+    assert (
+        client.post(
+            "/score", content=body, headers={"content-type": "application/json"}
+        ).status_code
+        == 413
+    )
 
     def chunks() -> Iterator[bytes]:  # no Content-Length: the limit applies while reading
         for start in range(0, len(body), 8192):
             yield body[start : start + 8192]
 
-    assert client.post("/score", content=chunks(), headers={"content-type": "application/json"}).status_code == 413
+    assert (
+        client.post(
+            "/score", content=chunks(), headers={"content-type": "application/json"}
+        ).status_code
+        == 413
+    )
     assert score(client, [ROW]).status_code == 200
 
 
@@ -215,16 +245,26 @@ def test_one_json_access_line_per_request(server: Server, client: httpx.Client) 
     lines = [json.loads(line) for line in server.access_lines() if request_id in line]
     assert len(lines) == 1
     line = lines[0]
-    assert (line["deployment"], line["method"], line["path"], line["status"]) == ("blue", "POST", "/score", 200)
+    assert (line["deployment"], line["method"], line["path"], line["status"]) == (
+        "blue",
+        "POST",
+        "/score",
+        200,
+    )
     assert line["latency_ms"] >= line["run_ms"] >= 0
 
 
 @pytest.mark.parametrize(
     "garbage",
-    [b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n", b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
-     b"POST /score HTTP/1.1\r\nContent-Length: -5\r\n\r\n"],
+    [
+        b"\x16\x03\x01\x02\x00\x01\x00\x01\xfc\x03\x03\r\n\r\n",
+        b"GET / HTTP/1.1\r\nHost: x\r\nBad Header\r\n\r\n",
+        b"POST /score HTTP/1.1\r\nContent-Length: -5\r\n\r\n",
+    ],
 )
-def test_malformed_http_gets_400_and_others_are_served(server: Server, client: httpx.Client, garbage: bytes) -> None:
+def test_malformed_http_gets_400_and_others_are_served(
+    server: Server, client: httpx.Client, garbage: bytes
+) -> None:
     host, port = server.base.removeprefix("http://").split(":")
     with socket.create_connection((host, int(port)), timeout=10) as raw:
         raw.sendall(garbage)

@@ -8,7 +8,11 @@ from amlkit_runtime.serve.settings import DEFAULT_MAX_BODY_BYTES, SettingsError,
 
 def test_defaults_are_azmlinfsrv_s() -> None:
     settings = resolve({})
-    assert (settings.port, settings.worker_count, settings.scoring_timeout_ms) == (5001, 1, 3_600_000)
+    assert (settings.port, settings.worker_count, settings.scoring_timeout_ms) == (
+        5001,
+        1,
+        3_600_000,
+    )
     assert settings.app_root == "/var/azureml-app"
     assert settings.max_body_bytes == DEFAULT_MAX_BODY_BYTES == 100 * 1024 * 1024
     assert settings.max_concurrent_requests == 0 and not settings.microbatching
@@ -17,9 +21,18 @@ def test_defaults_are_azmlinfsrv_s() -> None:
 
 
 def test_flags_win_over_the_environment_and_server_port_is_ignored() -> None:
-    env = {"WORKER_COUNT": "4", "SERVER_PORT": "9999", "AZUREML_ENTRY_SCRIPT": "env.py", "AML_CORS_ORIGINS": "a, b"}
+    env = {
+        "WORKER_COUNT": "4",
+        "SERVER_PORT": "9999",
+        "AZUREML_ENTRY_SCRIPT": "env.py",
+        "AML_CORS_ORIGINS": "a, b",
+    }
     settings = resolve(env, worker_count=2, entry_script="/abs/score.py")
-    assert (settings.worker_count, settings.port, settings.entry_script) == (2, 5001, "/abs/score.py")
+    assert (settings.worker_count, settings.port, settings.entry_script) == (
+        2,
+        5001,
+        "/abs/score.py",
+    )
     assert settings.cors_origins == ("a", "b")
     assert resolve(env).worker_count == 4 and resolve(env).entry_script == "env.py"
 
@@ -37,7 +50,11 @@ def test_amlkit_settings_and_deployment_name() -> None:
     }
     settings = resolve(env)
     assert settings.read_timeout_s == 2.5
-    assert (settings.scoring_timeout_ms, settings.max_concurrent_requests, settings.max_body_bytes) == (5000, 3, 1024)
+    assert (
+        settings.scoring_timeout_ms,
+        settings.max_concurrent_requests,
+        settings.max_body_bytes,
+    ) == (5000, 3, 1024)
     assert settings.microbatching and settings.microbatch_key == "input_data"
     assert not settings.access_log
     assert settings.deployment_name == "green"
@@ -50,8 +67,14 @@ def test_amlkit_settings_and_deployment_name() -> None:
         ({"WORKER_COUNT": "two"}, "WORKER_COUNT='two' is not an integer"),
         ({"WORKER_COUNT": "0"}, "WORKER_COUNT=0 is below 1"),
         ({"SCORING_TIMEOUT_MS": "0"}, "SCORING_TIMEOUT_MS=0 is below 1"),
-        ({"AMLKIT_MICROBATCH_MAX_WAIT_MS": "-1"}, "AMLKIT_MICROBATCH_MAX_WAIT_MS=-1 is out of range; give a number >= 0"),
-        ({"AMLKIT_READ_TIMEOUT_S": "0"}, "AMLKIT_READ_TIMEOUT_S=0 is out of range; give a number > 0"),
+        (
+            {"AMLKIT_MICROBATCH_MAX_WAIT_MS": "-1"},
+            "AMLKIT_MICROBATCH_MAX_WAIT_MS=-1 is out of range; give a number >= 0",
+        ),
+        (
+            {"AMLKIT_READ_TIMEOUT_S": "0"},
+            "AMLKIT_READ_TIMEOUT_S=0 is out of range; give a number > 0",
+        ),
         ({"AMLKIT_READ_TIMEOUT_S": "inf"}, "AMLKIT_READ_TIMEOUT_S=inf is out of range"),
         ({"AMLKIT_GRACEFUL_TIMEOUT_S": "soon"}, "AMLKIT_GRACEFUL_TIMEOUT_S='soon' is not a number"),
         ({"AMLKIT_MAX_BODY_BYTES": "1e6"}, "not an integer"),

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import yaml
 
-from ..conftest import ROOT
+from tests.conftest import ROOT
 
 
 def make_project(

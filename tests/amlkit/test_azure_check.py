@@ -12,13 +12,12 @@ from rich.console import Console
 from typer.testing import CliRunner
 
 from amlkit import cli
-from amlkit import plan as plan_module
-from amlkit.azure_check import Finding, check_plan, checked_types
 from amlkit.cli import EXIT_CHECK_FAILED, app
-from amlkit.plan import plan_document, render
-from amlkit.project import find_project
-
-from ..conftest import ROOT
+from amlkit.plan import render as plan_module
+from amlkit.plan.azure_check import Finding, check_plan, checked_types
+from amlkit.plan.render import plan_document, render
+from amlkit.specs.project import find_project
+from tests.conftest import ROOT
 
 STACKS = ["dev", "staging", "prod"]
 ML = "azure-native:machinelearningservices"

@@ -16,8 +16,8 @@ from typing import Any
 
 import pytest
 
-from ..conftest import EXAMPLES
-from ..fidelity import KINDS, amlkit_body, azure_ai_ml_body, canonical, differences, schema_kind
+from tests.conftest import EXAMPLES
+from tests.fidelity import KINDS, amlkit_body, azure_ai_ml_body, canonical, differences, schema_kind
 
 Check = Callable[[Any, Any], bool]
 

@@ -6,9 +6,9 @@ from typing import Any
 
 import pytest
 
-from amlkit import azure_body, azure_models
-from amlkit.azure_check import Problem, check_body, walk
-from amlkit.azure_models import ModelOf
+from amlkit.plan import azure_body, azure_models
+from amlkit.plan.azure_check import Problem, check_body, walk
+from amlkit.plan.azure_models import ModelOf
 
 ML = "azure-native:machinelearningservices"
 

@@ -12,8 +12,7 @@ import yaml
 from typer.testing import CliRunner
 
 from amlkit.cli import EXIT_BAD_CONFIG, app
-
-from ..conftest import ROOT
+from tests.conftest import ROOT
 
 runner = CliRunner()
 STACKS = ["dev", "staging", "prod"]

@@ -12,9 +12,8 @@ from pathlib import Path
 import pytest
 
 from amlkit.cli import EXIT_BAD_CONFIG
-
-from ..conftest import ROOT
-from .local_project import make_project
+from tests.amlkit.local_project import make_project
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 

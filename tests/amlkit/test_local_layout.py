@@ -11,13 +11,12 @@ from typing import Any
 import httpx
 import pytest
 
-from amlkit.local_layout import LocalEndpoint, lay_out_model, local_endpoints
-from amlkit.local_router import EndpointRouter
-from amlkit.plan import load_spec
-from amlkit.project import find_project
-from components.specs import ConfigError, StackSpec, build_stack_spec
-
-from ..conftest import ROOT
+from amlkit.local.layout import LocalEndpoint, lay_out_model, local_endpoints
+from amlkit.local.router import EndpointRouter
+from amlkit.plan.render import load_spec
+from amlkit.specs import ConfigError, StackSpec, build_stack_spec
+from amlkit.specs.project import find_project
+from tests.conftest import ROOT
 
 
 def _spec(tmp_path: Path, deployments: list[dict[str, Any]], **endpoint: Any) -> StackSpec:

@@ -7,9 +7,9 @@ from typing import Any
 
 from azure.core.credentials import AccessToken
 
-from .arm import ArmRefusal
-from .server import API_VERSION, TOKEN, Standin, serve
-from .state import Change, MLState
+from tests.azure_standin.arm import ArmRefusal
+from tests.azure_standin.server import API_VERSION, TOKEN, Standin, serve
+from tests.azure_standin.state import Change, MLState
 
 
 class StandinCredential:

@@ -18,8 +18,8 @@ from __future__ import annotations
 
 from typing import Any
 
-from .arm import ArmRefusal, Operation, require
-from .endpoints import COMPUTED, EndpointStore
+from tests.azure_standin.arm import ArmRefusal, Operation, require
+from tests.azure_standin.endpoints import COMPUTED, EndpointStore
 
 
 class BatchEndpoints(EndpointStore):

@@ -10,10 +10,10 @@ from __future__ import annotations
 import copy
 from typing import TYPE_CHECKING, Any
 
-from .arm import ArmRefusal, Operation, Resource, require
+from tests.azure_standin.arm import ArmRefusal, Operation, Resource, require
 
 if TYPE_CHECKING:
-    from .state import MLState
+    from tests.azure_standin.state import MLState
 
 COMPUTED = ("provisioningState", "scoringUri", "swaggerUri")
 """What Azure computes for an endpoint: never taken from a request body."""

@@ -34,11 +34,11 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from .arm import ArmRefusal, Operation
-from .batch_state import BatchEndpoints
-from .online_state import OnlineEndpoints
-from .state import MLState
-from .tls import self_signed
+from tests.azure_standin.arm import ArmRefusal, Operation
+from tests.azure_standin.batch_state import BatchEndpoints
+from tests.azure_standin.online_state import OnlineEndpoints
+from tests.azure_standin.state import MLState
+from tests.azure_standin.tls import self_signed
 
 API_VERSION = "2025-12-01"
 TOKEN = "standin-token"

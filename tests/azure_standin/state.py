@@ -15,9 +15,9 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from .arm import ArmRefusal, Operation
-from .batch_state import BatchEndpoints
-from .online_state import OnlineEndpoints
+from tests.azure_standin.arm import ArmRefusal, Operation
+from tests.azure_standin.batch_state import BatchEndpoints
+from tests.azure_standin.online_state import OnlineEndpoints
 
 
 @dataclass

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from components.arm_client import ArmClient
-from components.workspace_ref import RoleScopes, WorkspaceRef
+from amlkit.components.dynamic.arm_client import ArmClient
+from amlkit.components.workspace_ref import RoleScopes, WorkspaceRef
 from tests.azure_standin import Standin, serve, standin_credential
 
 SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-amlkit-test/providers"

@@ -11,9 +11,9 @@ import dill  # type: ignore[import-untyped]
 import pytest
 from pulumi.dynamic.dynamic import serialize_provider
 
-from components.arm_provider import ArmProvider
-from components.batch_defaults import BatchDefaultsProvider
-from components.traffic_provider import EndpointTrafficProvider
+from amlkit.components.dynamic.arm_provider import ArmProvider
+from amlkit.components.dynamic.batch_defaults import BatchDefaultsProvider
+from amlkit.components.dynamic.traffic_provider import EndpointTrafficProvider
 from tests.azure_standin import standin_credential
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -8,10 +8,15 @@ from typing import Any
 import pulumi
 import pytest
 
-from amlkit.mock_runtime import Recording
-from components.asset_catalog import AssetCatalog, AssetCatalogArgs, content_hash, folder_files
-from components.specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset
-from components.workspace_ref import WorkspaceRef
+from amlkit.components.asset_catalog import (
+    AssetCatalog,
+    AssetCatalogArgs,
+    content_hash,
+    folder_files,
+)
+from amlkit.components.workspace_ref import WorkspaceRef
+from amlkit.plan.mock_engine import Recording
+from amlkit.specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset
 from tests.components.conftest import WORKSPACE_ID
 
 ML = "azure-native:machinelearningservices"

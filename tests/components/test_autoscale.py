@@ -4,11 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from amlkit.mock_runtime import Recording
-from components.autoscale import Autoscale, AutoscaleArgs
-from components.specs import AutoscaleSpec, StackEnvironment
-
-from .conftest import WORKSPACE_ID
+from amlkit.components.autoscale import Autoscale, AutoscaleArgs
+from amlkit.plan.mock_engine import Recording
+from amlkit.specs import AutoscaleSpec, StackEnvironment
+from tests.components.conftest import WORKSPACE_ID
 
 ENDPOINT_ID = f"{WORKSPACE_ID}/onlineEndpoints/score"
 DEPLOYMENT_ID = f"{ENDPOINT_ID}/deployments/blue"

@@ -14,14 +14,14 @@ from typing import Any
 
 import pytest
 
-from amlkit.mock_runtime import run_program
-from components.arm_client import ArmClient, ArmError
-from components.asset_catalog import AssetCatalog, AssetCatalogArgs
-from components.batch_defaults import BatchDefaultsProvider
-from components.batch_endpoint import BatchEndpoint, BatchEndpointArgs
-from components.specs import StackEnvironment
-from components.specs.batch_endpoint import BatchEndpointSpec
-from components.workspace_ref import WorkspaceRef
+from amlkit.components.asset_catalog import AssetCatalog, AssetCatalogArgs
+from amlkit.components.batch_endpoint import BatchEndpoint, BatchEndpointArgs
+from amlkit.components.dynamic.arm_client import ArmClient, ArmError
+from amlkit.components.dynamic.batch_defaults import BatchDefaultsProvider
+from amlkit.components.workspace_ref import WorkspaceRef
+from amlkit.plan.mock_engine import run_program
+from amlkit.specs import StackEnvironment
+from amlkit.specs.batch_endpoint import BatchEndpointSpec
 from tests.azure_standin import Standin, standin_credential
 from tests.engine_replay import EngineReplay, StepFailed
 

@@ -7,12 +7,12 @@ from typing import Any
 import pulumi
 import pytest
 
-from amlkit.mock_runtime import Recording
-from components.asset_catalog import AssetCatalog, AssetCatalogArgs
-from components.batch_endpoint import BatchEndpoint, BatchEndpointArgs
-from components.specs import StackEnvironment
-from components.specs.batch_endpoint import BatchEndpointSpec
-from components.workspace_ref import WorkspaceRef
+from amlkit.components.asset_catalog import AssetCatalog, AssetCatalogArgs
+from amlkit.components.batch_endpoint import BatchEndpoint, BatchEndpointArgs
+from amlkit.components.workspace_ref import WorkspaceRef
+from amlkit.plan.mock_engine import Recording
+from amlkit.specs import StackEnvironment
+from amlkit.specs.batch_endpoint import BatchEndpointSpec
 
 ML = "azure-native:machinelearningservices"
 DYNAMIC = "pulumi-python:dynamic:Resource"

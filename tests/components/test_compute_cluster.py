@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from amlkit.mock_runtime import Recording
-from components.compute_cluster import ComputeCluster, ComputeClusterArgs
-from components.specs import StackEnvironment
-from components.specs.compute import ComputeClusterSpec
-from components.workspace_ref import WorkspaceRef
+from amlkit.components.compute_cluster import ComputeCluster, ComputeClusterArgs
+from amlkit.components.workspace_ref import WorkspaceRef
+from amlkit.plan.mock_engine import Recording
+from amlkit.specs import StackEnvironment
+from amlkit.specs.compute import ComputeClusterSpec
 
 COMPUTE = "azure-native:machinelearningservices:Compute"
 IDENTITY_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.ManagedIdentity/userAssignedIdentities/id-compute"

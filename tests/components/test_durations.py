@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from components.durations import iso_milliseconds, iso_minutes, iso_seconds
+from amlkit.components.durations import iso_milliseconds, iso_minutes, iso_seconds
 
 
 @pytest.mark.parametrize(

@@ -14,11 +14,11 @@ from typing import Any
 
 import pytest
 
-from amlkit.mock_runtime import Recording, run_program
-from components.asset_catalog import AssetCatalog, AssetCatalogArgs
-from components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
-from components.specs import OnlineEndpointSpec, StackEnvironment
-from components.workspace_ref import RoleScopes, WorkspaceRef
+from amlkit.components.asset_catalog import AssetCatalog, AssetCatalogArgs
+from amlkit.components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
+from amlkit.components.workspace_ref import RoleScopes, WorkspaceRef
+from amlkit.plan.mock_engine import Recording, run_program
+from amlkit.specs import OnlineEndpointSpec, StackEnvironment
 from tests.azure_standin import Change, Standin, standin_credential
 from tests.engine_replay import EngineReplay, StepFailed
 

@@ -4,12 +4,11 @@ from __future__ import annotations
 
 from typing import Any
 
-from components.managed_identity import ManagedIdentity, ManagedIdentityArgs
-from components.specs import IdentitySpec, StackEnvironment
-from components.specs.identity import FORBIDDEN_ROLE_IDS, ROLE_DEFINITION_IDS
-from components.workspace_ref import RoleScopes
-
-from .conftest import INSIGHTS_ID, REGISTRY_ID, STORAGE_ID, VAULT_ID
+from amlkit.components.managed_identity import ManagedIdentity, ManagedIdentityArgs
+from amlkit.components.workspace_ref import RoleScopes
+from amlkit.specs import IdentitySpec, StackEnvironment
+from amlkit.specs.identity import FORBIDDEN_ROLE_IDS, ROLE_DEFINITION_IDS
+from tests.components.conftest import INSIGHTS_ID, REGISTRY_ID, STORAGE_ID, VAULT_ID
 
 
 def test_default_roles_and_outputs(

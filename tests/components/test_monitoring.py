@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from amlkit.mock_runtime import Recording
-from components.monitoring import Monitoring, MonitoringArgs
-from components.specs import StackEnvironment
-from components.specs.monitoring import MonitoringSpec
-from components.workspace_ref import MonitoringRef
+from amlkit.components.monitoring import Monitoring, MonitoringArgs
+from amlkit.components.workspace_ref import MonitoringRef
+from amlkit.plan.mock_engine import Recording
+from amlkit.specs import StackEnvironment
+from amlkit.specs.monitoring import MonitoringSpec
 from tests.components.conftest import INSIGHTS_ID, SUB, WORKSPACE_ID
 
 LOGS_ID = f"{SUB}/Microsoft.OperationalInsights/workspaces/log-amlkit-test"

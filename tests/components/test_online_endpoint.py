@@ -8,12 +8,12 @@ from typing import Any
 import pulumi
 import pytest
 
-from amlkit.mock_runtime import AzureMocks, Recording, run_program
-from components.asset_catalog import AssetCatalog, AssetCatalogArgs
-from components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
-from components.specs import OnlineDeploymentSpec, OnlineEndpointSpec, StackEnvironment
-from components.specs.identity import ROLE_DEFINITION_IDS
-from components.workspace_ref import RoleScopes, WorkspaceRef
+from amlkit.components.asset_catalog import AssetCatalog, AssetCatalogArgs
+from amlkit.components.online_endpoint import OnlineEndpoint, OnlineEndpointArgs
+from amlkit.components.workspace_ref import RoleScopes, WorkspaceRef
+from amlkit.plan.mock_engine import AzureMocks, Recording, run_program
+from amlkit.specs import OnlineDeploymentSpec, OnlineEndpointSpec, StackEnvironment
+from amlkit.specs.identity import ROLE_DEFINITION_IDS
 from tests.components.conftest import WORKSPACE_ID
 
 ML = "azure-native:machinelearningservices"

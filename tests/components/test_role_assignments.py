@@ -6,18 +6,17 @@ from typing import Any
 
 import pytest
 
-from components.managed_identity import ManagedIdentity, ManagedIdentityArgs
-from components.resource_group import ResourceGroup, ResourceGroupArgs
-from components.role_assignments import RoleAssignments, RoleAssignmentsArgs
-from components.specs import IdentitySpec, RoleGrant, StackEnvironment
-from components.specs.identity import (
+from amlkit.components.managed_identity import ManagedIdentity, ManagedIdentityArgs
+from amlkit.components.resource_group import ResourceGroup, ResourceGroupArgs
+from amlkit.components.role_assignments import RoleAssignments, RoleAssignmentsArgs
+from amlkit.components.workspace_ref import RoleScopes
+from amlkit.specs import IdentitySpec, RoleGrant, StackEnvironment
+from amlkit.specs.identity import (
     DEFAULT_ENDPOINT_ROLES,
     FORBIDDEN_ROLE_IDS,
     ROLE_DEFINITION_IDS,
 )
-from components.workspace_ref import RoleScopes
-
-from .conftest import INSIGHTS_ID, REGISTRY_ID, STORAGE_ID, VAULT_ID
+from tests.components.conftest import INSIGHTS_ID, REGISTRY_ID, STORAGE_ID, VAULT_ID
 
 
 def test_default_endpoint_roles(render: Any, role_scopes: RoleScopes) -> None:

@@ -8,11 +8,11 @@ from typing import Any
 
 import pulumi
 
-from amlkit.mock_runtime import Recording
-from components.scoring_image import ScoringImage, ScoringImageArgs
-from components.specs import StackEnvironment
-from components.specs.scoring_image import ScoringImageSpec
-from components.workspace_ref import WorkspaceRef
+from amlkit.components.scoring_image import ScoringImage, ScoringImageArgs
+from amlkit.components.workspace_ref import WorkspaceRef
+from amlkit.plan.mock_engine import Recording
+from amlkit.specs import StackEnvironment
+from amlkit.specs.scoring_image import ScoringImageSpec
 from tests.conftest import ROOT
 
 LOGIN_SERVER = "cramlkittest.azurecr.io"

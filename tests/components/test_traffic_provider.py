@@ -12,8 +12,8 @@ import httpx
 import pytest
 from azure.core.credentials import AccessToken
 
-from components.arm_client import ArmClient, ArmError
-from components.traffic_provider import EndpointTrafficProvider
+from amlkit.components.dynamic.arm_client import ArmClient, ArmError
+from amlkit.components.dynamic.traffic_provider import EndpointTrafficProvider
 from tests.azure_standin import API_VERSION, Standin, standin_credential
 
 ROOT = Path(__file__).resolve().parents[2]

@@ -6,11 +6,11 @@ from typing import Any
 
 import pytest
 
-from amlkit.mock_runtime import Recording
-from components.resource_group import ResourceGroup, ResourceGroupArgs
-from components.specs import StackEnvironment, WorkspaceSpec
-from components.specs.identity import ROLE_DEFINITION_IDS
-from components.workspace import Workspace, WorkspaceArgs
+from amlkit.components.resource_group import ResourceGroup, ResourceGroupArgs
+from amlkit.components.workspace import Workspace, WorkspaceArgs
+from amlkit.plan.mock_engine import Recording
+from amlkit.specs import StackEnvironment, WorkspaceSpec
+from amlkit.specs.identity import ROLE_DEFINITION_IDS
 
 STATEFUL = [
     "azure-native:machinelearningservices:Workspace",

@@ -14,7 +14,7 @@ from pulumi_policy import (
 )
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE, unknown_checking_proxy
 
-from policy.rules import NotApplicable, ResourceRule, StackRule
+from amlkit.policy import NotApplicable, ResourceRule, StackRule
 
 UNKNOWN = UNKNOWN_STRING_VALUE
 """What the engine sends for a value known only after deploy."""

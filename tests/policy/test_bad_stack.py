@@ -19,12 +19,11 @@ import yaml
 from typer.testing import CliRunner
 
 from amlkit.cli import EXIT_CHECK_FAILED, app
-from amlkit.policy_check import check_plan
-from components.specs import ConfigError, build_stack_spec
-from components.specs.stack_config import amlkit_values
-from policy.rules import BY_NAME
-
-from ..conftest import ROOT
+from amlkit.plan.policy_check import check_plan
+from amlkit.policy import BY_NAME
+from amlkit.specs import ConfigError, build_stack_spec
+from amlkit.specs.stack_config import amlkit_values
+from tests.conftest import ROOT
 
 BAD = Path(__file__).with_name("bad") / "Pulumi.bad.yaml"
 PROD = ROOT / "policy" / "config" / "prod.json"

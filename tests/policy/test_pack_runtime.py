@@ -18,9 +18,8 @@ from google.protobuf import empty_pb2, struct_pb2
 from pulumi.runtime.proto import analyzer_pb2, analyzer_pb2_grpc
 from pulumi_policy.proxy import UNKNOWN_STRING_VALUE
 
-from policy.rules import BY_NAME, StackRule
-
-from ..conftest import ROOT
+from amlkit.policy import BY_NAME, StackRule
+from tests.conftest import ROOT
 
 pytestmark = pytest.mark.slow
 

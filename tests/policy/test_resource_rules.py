@@ -9,8 +9,8 @@ from typing import Any
 
 import pytest
 
-from policy.rules import BY_NAME, ResourceRule
-from policy.rules.base import (
+from amlkit.policy import BY_NAME, ResourceRule
+from amlkit.policy.base import (
     BATCH_ENDPOINT,
     COMPUTE,
     CONTAINER_REGISTRY,
@@ -25,9 +25,8 @@ from policy.rules.base import (
     STORAGE_ACCOUNT,
     WORKSPACE,
 )
-
-from ..conftest import ROOT
-from .conftest import UNKNOWN, problems, resource_args
+from tests.conftest import ROOT
+from tests.policy.conftest import UNKNOWN, problems, resource_args
 
 TAGS = {"owner": "ml-platform", "environment": "prod", "cost-center": "ml"}
 WS_ID = (

@@ -13,13 +13,12 @@ from pulumi_policy import EnforcementLevel
 from typer.testing import CliRunner
 
 from amlkit.cli import EXIT_BAD_CONFIG, app
-from amlkit.plan import load_spec, plan_document, render
-from amlkit.policy_check import PolicyReport, check_stack, read_pack_config
-from amlkit.project import Project, find_project
-from components.specs import ConfigError
-from policy.rules import BY_NAME
-
-from ..conftest import ROOT
+from amlkit.plan.policy_check import PolicyReport, check_stack, read_pack_config
+from amlkit.plan.render import load_spec, plan_document, render
+from amlkit.policy import BY_NAME
+from amlkit.specs import ConfigError
+from amlkit.specs.project import Project, find_project
+from tests.conftest import ROOT
 
 STACKS = ["dev", "staging", "prod"]
 NOT_APPLICABLE = {"aml-deployment-delete-live-traffic", "aks-hardened"}

@@ -12,8 +12,8 @@ import pulumi.runtime
 import pytest
 from pulumi_policy import PolicyResource
 
-from policy.rules import BY_NAME, StackRule
-from policy.rules.base import (
+from amlkit.policy import BY_NAME, StackRule
+from amlkit.policy.base import (
     APP_INSIGHTS,
     BATCH_DEPLOYMENT,
     BATCH_ENDPOINT,
@@ -26,9 +26,8 @@ from policy.rules.base import (
     USER_ASSIGNED_IDENTITY,
     WORKSPACE,
 )
-from policy.rules.stack import ACR_PULL, STACK_OUTPUTS
-
-from .conftest import UNKNOWN, not_applicable, policy_resource, problems, stack_args
+from amlkit.policy.stack import ACR_PULL, STACK_OUTPUTS
+from tests.policy.conftest import UNKNOWN, not_applicable, policy_resource, problems, stack_args
 
 RG = "/subscriptions/s/resourceGroups/rg"
 WS = f"{RG}/providers/Microsoft.MachineLearningServices/workspaces/mlw"

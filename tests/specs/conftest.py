@@ -9,7 +9,7 @@ from typing import Any
 
 import pytest
 
-from components.specs import ConfigError, StackSpec, build_stack_spec
+from amlkit.specs import ConfigError, StackSpec, build_stack_spec
 
 BASE: dict[str, Any] = {
     "scoring_image": {"context": "image"},

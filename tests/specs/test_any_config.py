@@ -10,10 +10,9 @@ from typing import Any
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from components.specs import ConfigError, StackSpec, build_stack_spec
-from components.specs.stack_config import SECTIONS
-
-from .conftest import BASE
+from amlkit.specs import ConfigError, StackSpec, build_stack_spec
+from amlkit.specs.stack_config import SECTIONS
+from tests.specs.conftest import BASE
 
 scalars = st.one_of(
     st.none(),

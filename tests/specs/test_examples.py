@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 import yaml
 
-from components.specs import (
+from amlkit.specs import (
     BatchDeploymentSpec,
     BatchEndpointSpec,
     ComputeClusterSpec,
@@ -16,8 +16,7 @@ from components.specs import (
     OnlineEndpointSpec,
     load_cli_yaml,
 )
-
-from ..conftest import EXAMPLES
+from tests.conftest import EXAMPLES
 
 UNSUPPORTED = {"cli/endpoints/batch/deploy-pipelines/hello-batch/deployment.yml"}
 EXAMPLE_FILES = sorted(

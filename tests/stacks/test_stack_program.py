@@ -10,9 +10,8 @@ import pulumi
 import pytest
 import yaml
 
-from amlkit.mock_runtime import run_program
-
-from ..conftest import ROOT
+from amlkit.plan.mock_engine import run_program
+from tests.conftest import ROOT
 
 PROGRAM = ROOT / "stacks" / "__main__.py"
 

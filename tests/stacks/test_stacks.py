@@ -12,10 +12,9 @@ from typing import Any
 
 import pytest
 
-from amlkit.plan import plan_document, render
-from amlkit.project import Project, find_project
-
-from ..conftest import ROOT
+from amlkit.plan.render import plan_document, render
+from amlkit.specs.project import Project, find_project
+from tests.conftest import ROOT
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 STACKS = ["dev", "staging", "prod"]

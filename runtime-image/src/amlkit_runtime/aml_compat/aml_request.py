@@ -133,7 +133,9 @@ class AMLRequest:
             mimetype.startswith("application/") and mimetype.endswith("+json")
         )
 
-    def get_data(self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False) -> Any:
+    def get_data(
+        self, cache: bool = True, as_text: bool = False, parse_form_data: bool = False
+    ) -> Any:
         """The body, as bytes (or text with `as_text=True`)."""
         return self.data.decode("utf-8", "replace") if as_text else self.data
 

@@ -56,10 +56,15 @@ def rawhttp_requested(run: Callable[..., Any]) -> bool:
     if getattr(run, "_amlkit_rawhttp", False):
         return True
     # A real Azure package only sets its module flag; honour it if it was imported.
-    for name in ("azureml.contrib.services.aml_request", "azureml_inference_server_http.api.aml_request"):
+    for name in (
+        "azureml.contrib.services.aml_request",
+        "azureml_inference_server_http.api.aml_request",
+    ):
         module = sys.modules.get(name)
-        if module is not None and not module.__name__.startswith("amlkit_runtime") and getattr(
-            module, "_rawHttpRequested", False
+        if (
+            module is not None
+            and not module.__name__.startswith("amlkit_runtime")
+            and getattr(module, "_rawHttpRequested", False)
         ):
             return True
     return False

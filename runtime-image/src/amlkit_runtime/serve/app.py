@@ -58,8 +58,14 @@ NOT_FOUND_MESSAGE = (
     "your spelling and try again."
 )
 _JSON = b"application/json"
-_ROUTES = {"/": "/", "/score": "/score", "/liveness": "/liveness", "/readiness": "/readiness",
-           "/metrics": "/metrics", "/swagger.json": "/swagger.json"}
+_ROUTES = {
+    "/": "/",
+    "/score": "/score",
+    "/liveness": "/liveness",
+    "/readiness": "/readiness",
+    "/metrics": "/metrics",
+    "/swagger.json": "/swagger.json",
+}
 
 
 class _TooLarge(Exception):
@@ -169,9 +175,13 @@ class ScoringApp:
         elif path == "/score":
             status, run_ms = await self._score(scope, receive, send, method, extra)
         elif method not in ("GET", "HEAD"):
-            status = await _answer(send, 404 if path not in _ROUTES else 405,
-                                   _message(NOT_FOUND_MESSAGE if path not in _ROUTES else "Method not allowed"),
-                                   extra, _JSON)
+            status = await _answer(
+                send,
+                404 if path not in _ROUTES else 405,
+                _message(NOT_FOUND_MESSAGE if path not in _ROUTES else "Method not allowed"),
+                extra,
+                _JSON,
+            )
         elif path == "/" or path == "/readiness":
             if self.ready:
                 status = await _answer(send, 200, b"Healthy", extra, b"text/html; charset=utf-8")
@@ -185,7 +195,9 @@ class ScoringApp:
         elif path == "/swagger.json":
             version = parse_qs(scope["query_string"].decode("latin-1")).get("version", [None])[0]
             try:
-                status = await _answer(send, 200, orjson.dumps(self.swagger.get(version)), extra, _JSON)
+                status = await _answer(
+                    send, 200, orjson.dumps(self.swagger.get(version)), extra, _JSON
+                )
             except SwaggerError as exc:
                 status = await _answer(send, 404, _message(str(exc)), extra, _JSON)
         else:
@@ -204,7 +216,12 @@ class ScoringApp:
             )
 
     async def _score(
-        self, scope: Scope, receive: Receive, send: Send, method: str, extra: list[tuple[bytes, bytes]]
+        self,
+        scope: Scope,
+        receive: Receive,
+        send: Send,
+        method: str,
+        extra: list[tuple[bytes, bytes]],
     ) -> tuple[int, float | None]:
         rawhttp = self.script.mode is Mode.RAWHTTP
         if method == "OPTIONS" and not rawhttp:
@@ -219,15 +236,20 @@ class ScoringApp:
             body = await _read_body(scope, receive, self.settings.max_body_bytes)
         except _TooLarge:
             return await _answer(
-                send, 413, _message(f"Request body is larger than {self.settings.max_body_bytes} bytes"),
-                extra, _JSON,
+                send,
+                413,
+                _message(f"Request body is larger than {self.settings.max_body_bytes} bytes"),
+                extra,
+                _JSON,
             ), None
         except _ReadTimedOut:
             return 408, None
         except _Gone:
             return 499, None
         if not self.limiter.try_acquire():
-            return await _answer(send, 429, _message("Too many concurrent requests"), extra, _JSON), None
+            return await _answer(
+                send, 429, _message("Too many concurrent requests"), extra, _JSON
+            ), None
         self.metrics.started()
         keep_slot = False
         try:
@@ -240,26 +262,44 @@ class ScoringApp:
                 self.metrics.run_error("timeout")
                 logger.error("run() did not finish within %d ms", self.settings.scoring_timeout_ms)
                 return await _answer(
-                    send, 500, _message(f"Scoring timeout after {self.settings.scoring_timeout_ms} ms"),
-                    extra, _JSON, failed=True,
+                    send,
+                    500,
+                    _message(f"Scoring timeout after {self.settings.scoring_timeout_ms} ms"),
+                    extra,
+                    _JSON,
+                    failed=True,
                 ), None
             except Exception as exc:
-                if method == "POST" and (problem := malformed_json(body, _header(scope, b"content-type"))):
+                if method == "POST" and (
+                    problem := malformed_json(body, _header(scope, b"content-type"))
+                ):
                     # The client's mistake, checked on the body itself: a 400, one log line.
                     self.metrics.run_error("bad_json")
-                    logger.warning("run() raised %s on a body that is not JSON: %s", type(exc).__name__, problem)
+                    logger.warning(
+                        "run() raised %s on a body that is not JSON: %s",
+                        type(exc).__name__,
+                        problem,
+                    )
                     return await _answer(
-                        send, 400, _message(f"The request body is not valid JSON: {problem}"), extra, _JSON,
+                        send,
+                        400,
+                        _message(f"The request body is not valid JSON: {problem}"),
+                        extra,
+                        _JSON,
                         failed=True,
                     ), None
                 self.metrics.run_error("exception")
                 logger.error("run() raised:\n%s", "".join(traceback.format_exception(exc)))
-                return await _answer(send, 500, _message(RUN_FAILED_MESSAGE), extra, _JSON, failed=True), None
+                return await _answer(
+                    send, 500, _message(RUN_FAILED_MESSAGE), extra, _JSON, failed=True
+                ), None
             self.metrics.observe_run(run_ms / 1000.0)
             headers = [*extra, (b"x-ms-run-fn-exec-ms", f"{run_ms:.3f}".encode())]
             headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in answer.headers]
             content_type = answer.content_type.encode() if answer.content_type else None
-            status = await _answer(send, answer.status, answer.body, headers, content_type, failed=answer.failed)
+            status = await _answer(
+                send, answer.status, answer.body, headers, content_type, failed=answer.failed
+            )
             return status, run_ms
         finally:
             self.metrics.finished()
@@ -307,7 +347,10 @@ async def _answer(
     *,
     failed: bool = False,
 ) -> int:
-    out = [(b"content-length", str(len(body)).encode()), (b"x-ms-run-function-failed", b"True" if failed else b"False")]
+    out = [
+        (b"content-length", str(len(body)).encode()),
+        (b"x-ms-run-function-failed", b"True" if failed else b"False"),
+    ]
     if content_type is not None:
         out.append((b"content-type", content_type))
     out.extend(headers)
@@ -376,7 +419,10 @@ def _request_ids(raw: list[tuple[bytes, bytes]]) -> tuple[list[tuple[bytes, byte
     elif not legacy_id:
         legacy_id = client_id or request_id
     if len(legacy_id) > HEADER_LIMIT or (client_id is not None and len(client_id) > HEADER_LIMIT):
-        return out, f"x-ms-request-id and x-ms-client-request-id must not exceed {HEADER_LIMIT} characters"
+        return (
+            out,
+            f"x-ms-request-id and x-ms-client-request-id must not exceed {HEADER_LIMIT} characters",
+        )
     out.append((b"x-ms-request-id", legacy_id))
     if client_id:
         out.append((b"x-ms-client-request-id", client_id))
@@ -400,7 +446,15 @@ class _RequestIds:
             raw[8::16] = bytes((byte & 0x3F) | 0x80 for byte in raw[8::16])  # RFC 4122 variant
             text = raw.hex().encode()
             self._pool = [
-                b"-".join((text[i : i + 8], text[i + 8 : i + 12], text[i + 12 : i + 16], text[i + 16 : i + 20], text[i + 20 : i + 32]))
+                b"-".join(
+                    (
+                        text[i : i + 8],
+                        text[i + 8 : i + 12],
+                        text[i + 12 : i + 16],
+                        text[i + 16 : i + 20],
+                        text[i + 20 : i + 32],
+                    )
+                )
                 for i in range(0, len(text), 32)
             ]
         return self._pool.pop()

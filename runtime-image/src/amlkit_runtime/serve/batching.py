@@ -113,7 +113,9 @@ class MicroBatcher:
         while self._pending:
             batch: list[_Pending] = []
             rows: list[Any] = []
-            while self._pending and (not rows or len(rows) + len(self._pending[0].rows) <= self._max_rows):
+            while self._pending and (
+                not rows or len(rows) + len(self._pending[0].rows) <= self._max_rows
+            ):
                 entry = self._pending.pop(0)
                 batch.append(entry)
                 rows.extend(entry.rows)
@@ -130,7 +132,9 @@ class MicroBatcher:
         future = self._runner.submit(lambda: script.call(arguments, None))
         future.add_done_callback(lambda f: self._finished(f, batch, len(rows)))
 
-    def _finished(self, future: asyncio.Future[tuple[Any, float]], batch: list[_Pending], total: int) -> None:
+    def _finished(
+        self, future: asyncio.Future[tuple[Any, float]], batch: list[_Pending], total: int
+    ) -> None:
         self._running -= 1
         if future.cancelled() or future.exception() is not None:
             self._resolve_alone(batch)
@@ -143,7 +147,9 @@ class MicroBatcher:
                 for entry in batch:
                     end = start + len(entry.rows)
                     if not entry.future.done():
-                        entry.future.set_result((Rendered(200, encode_json(result[start:end])), run_ms))
+                        entry.future.set_result(
+                            (Rendered(200, encode_json(result[start:end])), run_ms)
+                        )
                     start = end
             else:
                 if self.enabled:

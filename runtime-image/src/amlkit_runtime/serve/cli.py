@@ -30,15 +30,28 @@ from amlkit_runtime.serve.settings import ServeSettings, SettingsError, resolve
 
 
 def _parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="amlkit-serve", description=__doc__.splitlines()[0] if __doc__ else None)
+    parser = argparse.ArgumentParser(
+        prog="amlkit-serve", description=__doc__.splitlines()[0] if __doc__ else None
+    )
     parser.add_argument(
         "--entry_script",
         help="scoring script, relative to the current folder (env AZUREML_ENTRY_SCRIPT: relative to AML_APP_ROOT)",
     )
-    parser.add_argument("--model_dir", help="model folder, exported as AZUREML_MODEL_DIR (env AZUREML_MODEL_DIR)")
-    parser.add_argument("--port", type=int, help="port to serve on (default 5001; SERVER_PORT is ignored, as in azmlinfsrv)")
-    parser.add_argument("--worker_count", type=int, help="worker processes (env WORKER_COUNT, default 1)")
-    parser.add_argument("--access_control_allow_origins", help="CORS origins, comma-separated (env AML_CORS_ORIGINS)")
+    parser.add_argument(
+        "--model_dir", help="model folder, exported as AZUREML_MODEL_DIR (env AZUREML_MODEL_DIR)"
+    )
+    parser.add_argument(
+        "--port",
+        type=int,
+        help="port to serve on (default 5001; SERVER_PORT is ignored, as in azmlinfsrv)",
+    )
+    parser.add_argument(
+        "--worker_count", type=int, help="worker processes (env WORKER_COUNT, default 1)"
+    )
+    parser.add_argument(
+        "--access_control_allow_origins",
+        help="CORS origins, comma-separated (env AML_CORS_ORIGINS)",
+    )
     for ignored in ("--health_port", "--config_file", "--appinsights_instrumentation_key"):
         parser.add_argument(ignored, help="accepted for azmlinfsrv compatibility, ignored")
     return parser
@@ -90,14 +103,22 @@ def supervise(settings: ServeSettings) -> int:
     # a whole burst of connections, which keep-alive then pins to it.
     socks = [_listen(settings.host, settings.port, reuse_port=settings.worker_count > 1)]
     port = socks[0].getsockname()[1]
-    socks += [_listen(settings.host, port, reuse_port=True) for _ in range(settings.worker_count - 1)]
+    socks += [
+        _listen(settings.host, port, reuse_port=True) for _ in range(settings.worker_count - 1)
+    ]
     context = multiprocessing.get_context("fork")
-    semaphore = context.Semaphore(settings.max_concurrent_requests) if settings.max_concurrent_requests else None
+    semaphore = (
+        context.Semaphore(settings.max_concurrent_requests)
+        if settings.max_concurrent_requests
+        else None
+    )
     from amlkit_runtime.serve.worker import serve
 
     workers = []
     for index in range(settings.worker_count):
-        process = context.Process(target=serve, args=(settings, socks[index], semaphore), daemon=False)
+        process = context.Process(
+            target=serve, args=(settings, socks[index], semaphore), daemon=False
+        )
         process.start()
         workers.append(process)
     sys.stderr.write(
@@ -131,7 +152,9 @@ def supervise(settings: ServeSettings) -> int:
                     mark_worker_dead(process.pid)
                 if not stopping and process.exitcode != 0:
                     code = process.exitcode if process.exitcode and process.exitcode > 0 else 1
-                    sys.stderr.write(f"amlkit-serve: worker {process.pid} exited with {process.exitcode}; stopping\n")
+                    sys.stderr.write(
+                        f"amlkit-serve: worker {process.pid} exited with {process.exitcode}; stopping\n"
+                    )
                     stop(signal.SIGTERM, None)
     finally:
         for sock in socks:

@@ -23,7 +23,24 @@ import os
 from bisect import bisect_left
 from typing import Any
 
-LATENCY_BUCKETS = (0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0)
+LATENCY_BUCKETS = (
+    0.0005,
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+    30.0,
+    60.0,
+)
 BATCH_BUCKETS = (1, 2, 4, 8, 16, 32, 64, 128, 256, 512, 1024)
 FLUSH_INTERVAL_S = 0.1
 
@@ -66,7 +83,9 @@ class Metrics:
         self._prom = prom
         labels = {"deployment": deployment or "default"}
         self.requests = prom.Counter(
-            "amlkit_requests", "HTTP requests answered, by route and status.", ["deployment", "route", "status"]
+            "amlkit_requests",
+            "HTTP requests answered, by route and status.",
+            ["deployment", "route", "status"],
         )
         self.run_errors = prom.Counter(
             "amlkit_run_errors",
@@ -80,7 +99,10 @@ class Metrics:
             buckets=LATENCY_BUCKETS,
         )
         self._run_latency = prom.Histogram(
-            "amlkit_run_duration_seconds", "Time spent inside run().", ["deployment"], buckets=LATENCY_BUCKETS
+            "amlkit_run_duration_seconds",
+            "Time spent inside run().",
+            ["deployment"],
+            buckets=LATENCY_BUCKETS,
         ).labels(**labels)
         self._batch_rows = prom.Histogram(
             "amlkit_microbatch_rows",
@@ -152,7 +174,9 @@ class Metrics:
         if self._scheduled is not None:
             self._scheduled.cancel()
         self._scheduled_soon = idle
-        self._scheduled = loop.call_soon(self.flush) if idle else loop.call_later(FLUSH_INTERVAL_S, self.flush)
+        self._scheduled = (
+            loop.call_soon(self.flush) if idle else loop.call_later(FLUSH_INTERVAL_S, self.flush)
+        )
 
     # -- writing -------------------------------------------------------------------------
 

@@ -117,7 +117,9 @@ class HttpProtocol(HttpToolsProtocol):
         self._header_fields = 0
         self._read_timer: asyncio.TimerHandle | None = None
         # A new connection is idle like a kept-alive one: the same timeout closes it.
-        self.timeout_keep_alive_task = self.loop.call_later(self.timeout_keep_alive, self.timeout_keep_alive_handler)
+        self.timeout_keep_alive_task = self.loop.call_later(
+            self.timeout_keep_alive, self.timeout_keep_alive_handler
+        )
 
     def connection_lost(self, exc: Exception | None) -> None:
         self._cancel_read_timer()
@@ -193,7 +195,12 @@ class HttpProtocol(HttpToolsProtocol):
         self._cancel_read_timer()
         logger.warning("431 to %s: %s", self.client[0] if self.client else "a client", reason)
         if not self._earlier_in_progress():
-            self.transport.write(_refusal(b"431 Request Header Fields Too Large", f"Request header fields too large: {reason}"))
+            self.transport.write(
+                _refusal(
+                    b"431 Request Header Fields Too Large",
+                    f"Request header fields too large: {reason}",
+                )
+            )
         self.transport.close()
 
     def _read_timed_out(self) -> None:

@@ -41,7 +41,10 @@ class _Job(Generic[T]):
     __slots__ = ("dropped", "fn", "ok", "on_late_finish", "timed_out", "timer", "value", "waiter")
 
     def __init__(
-        self, fn: Callable[[], T], waiter: asyncio.Future[T], on_late_finish: Callable[[], None] | None
+        self,
+        fn: Callable[[], T],
+        waiter: asyncio.Future[T],
+        on_late_finish: Callable[[], None] | None,
     ) -> None:
         self.fn = fn
         self.waiter = waiter
@@ -65,7 +68,8 @@ class Runner:
         self._wake_pending = False
         self._loop: asyncio.AbstractEventLoop | None = None
         self._threads = [
-            threading.Thread(target=self._work, name=f"amlkit-run_{index}", daemon=True) for index in range(threads)
+            threading.Thread(target=self._work, name=f"amlkit-run_{index}", daemon=True)
+            for index in range(threads)
         ]
         self._started = False
 
@@ -86,7 +90,10 @@ class Runner:
         return job.waiter
 
     async def call(
-        self, fn: Callable[[], T], timeout_s: float, on_late_finish: Callable[[], None] | None = None
+        self,
+        fn: Callable[[], T],
+        timeout_s: float,
+        on_late_finish: Callable[[], None] | None = None,
     ) -> T:
         """`fn()` in a scoring thread; ScoringTimeout after `timeout_s`.
 

@@ -126,7 +126,11 @@ class ScoringScript:
                 item = value
             if key in parsed:
                 previous = parsed[key]
-                parsed[key] = [*previous, item] if isinstance(previous, _Repeated) else _Repeated([previous, item])
+                parsed[key] = (
+                    [*previous, item]
+                    if isinstance(previous, _Repeated)
+                    else _Repeated([previous, item])
+                )
             else:
                 parsed[key] = item
         parsed = {k: list(v) if isinstance(v, _Repeated) else v for k, v in parsed.items()}
@@ -140,7 +144,9 @@ class ScoringScript:
         for parameter in self.parameters:
             value = body.get(parameter.name, parameter.default)
             if value is inspect.Parameter.empty:
-                raise InputError(400, f"A value is not provided for the {parameter.name!r} parameter.")
+                raise InputError(
+                    400, f"A value is not provided for the {parameter.name!r} parameter."
+                )
             arguments[parameter.name] = value
         return arguments
 
@@ -159,7 +165,9 @@ class ScoringScript:
 def declares_json(content_type: str) -> bool:
     """Whether a Content-Type says the body is JSON: application/json or application/*+json."""
     mimetype = content_type.split(";", 1)[0].strip().lower()
-    return mimetype == "application/json" or (mimetype.startswith("application/") and mimetype.endswith("+json"))
+    return mimetype == "application/json" or (
+        mimetype.startswith("application/") and mimetype.endswith("+json")
+    )
 
 
 def malformed_json(body: bytes, content_type: str) -> str | None:
@@ -190,8 +198,10 @@ def encode_json(value: Any) -> bytes:
 def render(result: Any) -> Rendered:
     """An HTTP answer for run()'s return value; a response object passes through as is."""
     status = getattr(result, "status_code", None)
-    if isinstance(status, int) and hasattr(result, "headers") and (
-        hasattr(result, "get_data") or hasattr(result, "data")
+    if (
+        isinstance(status, int)
+        and hasattr(result, "headers")
+        and (hasattr(result, "get_data") or hasattr(result, "data"))
     ):
         getter = getattr(result, "get_data", None)
         body = getter() if callable(getter) else result.data
@@ -202,9 +212,15 @@ def render(result: Any) -> Rendered:
             (str(k), str(v))
             for k, v in (raw_headers.items() if hasattr(raw_headers, "items") else raw_headers)
         ]
-        headers = [(k, v) for k, v in items if k.lower() not in ("content-length", "x-ms-run-function-failed")]
+        headers = [
+            (k, v)
+            for k, v in items
+            if k.lower() not in ("content-length", "x-ms-run-function-failed")
+        ]
         failed = status >= 500 or any(
             k.lower() == "x-ms-run-function-failed" and v.lower() == "true" for k, v in items
         )
-        return Rendered(status=status, body=bytes(body), content_type=None, headers=headers, failed=failed)
+        return Rendered(
+            status=status, body=bytes(body), content_type=None, headers=headers, failed=failed
+        )
     return Rendered(status=200, body=encode_json(result))

@@ -98,7 +98,9 @@ def _int(env: Mapping[str, str], name: str, default: int, *, minimum: int = 0) -
     try:
         value = int(raw)
     except ValueError:
-        raise SettingsError(f"{name}={raw!r} is not an integer; give a whole number >= {minimum}") from None
+        raise SettingsError(
+            f"{name}={raw!r} is not an integer; give a whole number >= {minimum}"
+        ) from None
     if value < minimum:
         raise SettingsError(f"{name}={value} is below {minimum}; give a whole number >= {minimum}")
     return value
@@ -152,7 +154,8 @@ def resolve(
         microbatch_max_wait_ms=_float(env, "AMLKIT_MICROBATCH_MAX_WAIT_MS", 0.0),
         microbatch_max_rows=_int(env, "AMLKIT_MICROBATCH_MAX_ROWS", 512, minimum=1),
         microbatch_key=env.get("AMLKIT_MICROBATCH_KEY") or "data",
-        fast_json=(env.get("AMLKIT_FAST_JSON") or "1").strip().lower() not in ("0", "false", "no", "off"),
+        fast_json=(env.get("AMLKIT_FAST_JSON") or "1").strip().lower()
+        not in ("0", "false", "no", "off"),
         log_level=(env.get("AZUREML_LOG_LEVEL") or "INFO").upper(),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         deployment_name=env.get("AMLKIT_DEPLOYMENT_NAME")

@@ -21,7 +21,11 @@ from inference_schema.schema_util import (  # type: ignore[import-untyped]
 )
 
 VERSIONS = {"2": "2", "2.0": "2", "3": "3", "3.0": "3", "3.1": "3.1"}
-_USER_FILES = {"2": ("swagger.json", "swagger2.json"), "3": ("swagger3.json",), "3.1": ("swagger3.1.json",)}
+_USER_FILES = {
+    "2": ("swagger.json", "swagger2.json"),
+    "3": ("swagger3.json",),
+    "3.1": ("swagger3.1.json",),
+}
 _ERROR = {"type": "object", "properties": {"message": {"type": "string"}}}
 
 
@@ -38,7 +42,9 @@ class Swagger:
         self._docs: dict[str, dict[str, Any]] = {}
         decorated = is_schema_decorated(run)
         supported = (
-            {VERSIONS.get(v, v) for v in get_supported_versions(run)} if decorated else set(VERSIONS.values())
+            {VERSIONS.get(v, v) for v in get_supported_versions(run)}
+            if decorated
+            else set(VERSIONS.values())
         )
         for canonical, names in _USER_FILES.items():
             user = _read_first(app_root, names)
@@ -58,7 +64,9 @@ class Swagger:
         wanted = VERSIONS.get(version or "2")
         available = ", ".join(sorted(self._docs))
         if wanted is None:
-            raise SwaggerError(f"Swagger version [{version}] is not valid. Supported versions: [{available}].")
+            raise SwaggerError(
+                f"Swagger version [{version}] is not valid. Supported versions: [{available}]."
+            )
         if wanted not in self._docs:
             raise SwaggerError(
                 f"Swagger version [{version}] is not supported for the scoring script. "
@@ -80,7 +88,13 @@ def _read_first(app_root: str, names: tuple[str, ...]) -> dict[str, Any] | None:
 
 
 def _generate(
-    version: str, input_schema: Any, output_schema: Any, *, title: str, service_version: str, prefix: str
+    version: str,
+    input_schema: Any,
+    output_schema: Any,
+    *,
+    title: str,
+    service_version: str,
+    prefix: str,
 ) -> dict[str, Any]:
     root = f"/{prefix.strip('/')}" if prefix else ""
     info = {
@@ -97,23 +111,51 @@ def _generate(
             "consumes": ["application/json"],
             "produces": ["application/json"],
             "securityDefinitions": {
-                "Bearer": {"type": "apiKey", "name": "Authorization", "in": "header", "description": "For example: Bearer abc123"}
+                "Bearer": {
+                    "type": "apiKey",
+                    "name": "Authorization",
+                    "in": "header",
+                    "description": "For example: Bearer abc123",
+                }
             },
             "paths": {
-                f"{root}/": {"get": {"operationId": "ServiceHealthCheck", "responses": {"200": {"description": "Healthy", "schema": {"type": "string"}}}}},
+                f"{root}/": {
+                    "get": {
+                        "operationId": "ServiceHealthCheck",
+                        "responses": {
+                            "200": {"description": "Healthy", "schema": {"type": "string"}}
+                        },
+                    }
+                },
                 f"{root}/score": {
                     "post": {
                         "operationId": "RunMLService",
                         "security": [{"Bearer": []}],
-                        "parameters": [{"name": "serviceInputPayload", "in": "body", "schema": {"$ref": f"{ref}ServiceInput"}}],
+                        "parameters": [
+                            {
+                                "name": "serviceInputPayload",
+                                "in": "body",
+                                "schema": {"$ref": f"{ref}ServiceInput"},
+                            }
+                        ],
                         "responses": {
-                            "200": {"description": "The prediction.", "schema": {"$ref": f"{ref}ServiceOutput"}},
-                            "default": {"description": "An error.", "schema": {"$ref": f"{ref}ErrorResponse"}},
+                            "200": {
+                                "description": "The prediction.",
+                                "schema": {"$ref": f"{ref}ServiceOutput"},
+                            },
+                            "default": {
+                                "description": "An error.",
+                                "schema": {"$ref": f"{ref}ErrorResponse"},
+                            },
                         },
                     }
                 },
             },
-            "definitions": {"ServiceInput": input_schema, "ServiceOutput": output_schema, "ErrorResponse": _ERROR},
+            "definitions": {
+                "ServiceInput": input_schema,
+                "ServiceOutput": output_schema,
+                "ErrorResponse": _ERROR,
+            },
         }
     ref = "#/components/schemas/"
     body = {"content": {"application/json": {"schema": {"$ref": f"{ref}ServiceInput"}}}}
@@ -121,21 +163,42 @@ def _generate(
         "openapi": "3.1.0" if version == "3.1" else "3.0.1",
         "info": info,
         "paths": {
-            f"{root}/": {"get": {"operationId": "ServiceHealthCheck", "responses": {"200": {"description": "Healthy"}}}},
+            f"{root}/": {
+                "get": {
+                    "operationId": "ServiceHealthCheck",
+                    "responses": {"200": {"description": "Healthy"}},
+                }
+            },
             f"{root}/score": {
                 "post": {
                     "operationId": "RunMLService",
                     "security": [{"Bearer": []}],
                     "requestBody": body,
                     "responses": {
-                        "200": {"description": "The prediction.", "content": {"application/json": {"schema": {"$ref": f"{ref}ServiceOutput"}}}},
-                        "default": {"description": "An error.", "content": {"application/json": {"schema": {"$ref": f"{ref}ErrorResponse"}}}},
+                        "200": {
+                            "description": "The prediction.",
+                            "content": {
+                                "application/json": {"schema": {"$ref": f"{ref}ServiceOutput"}}
+                            },
+                        },
+                        "default": {
+                            "description": "An error.",
+                            "content": {
+                                "application/json": {"schema": {"$ref": f"{ref}ErrorResponse"}}
+                            },
+                        },
                     },
                 }
             },
         },
         "components": {
-            "securitySchemes": {"Bearer": {"type": "apiKey", "name": "Authorization", "in": "header"}},
-            "schemas": {"ServiceInput": input_schema, "ServiceOutput": output_schema, "ErrorResponse": _ERROR},
+            "securitySchemes": {
+                "Bearer": {"type": "apiKey", "name": "Authorization", "in": "header"}
+            },
+            "schemas": {
+                "ServiceInput": input_schema,
+                "ServiceOutput": output_schema,
+                "ErrorResponse": _ERROR,
+            },
         },
     }

@@ -23,7 +23,6 @@ from amlkit_runtime.serve.settings import ServeSettings
 EXIT_SCRIPT_ERROR = 3  # azmlinfsrv's (and gunicorn's boot error) exit code
 
 
-
 def build_app(
     settings: ServeSettings,
     semaphore: multiprocessing.synchronize.Semaphore | None,
@@ -42,7 +41,9 @@ def build_app(
     if settings.entry_script:
         entry = load_entry_script(settings.entry_script, app_root=settings.app_root)
     else:
-        entry = load_entry_script("main.py", app_root=settings.app_root)  # azmlinfsrv: `import main`
+        entry = load_entry_script(
+            "main.py", app_root=settings.app_root
+        )  # azmlinfsrv: `import main`
     script = ScoringScript.analyse(entry)
     app = ScoringApp(
         settings,

@@ -1,0 +1,104 @@
+"""A batch deployment of a model on a compute cluster.
+
+Settings keep Azure ML's batch semantics and defaults (mini-batch size in files,
+concurrency per instance, error threshold, retries with an ISO-8601 timeout,
+`append_row` into `output_file_name` or `summary_only`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+
+import pulumi
+from pulumi_azure_native import machinelearningservices as ml
+
+from amlkit.specs.batch_deployment import BatchDeploymentSpec
+from amlkit.specs.stack import StackEnvironment
+
+from .asset_catalog import AssetCatalog
+from .durations import iso_seconds
+from .tags import stack_tags
+from .workspace_ref import WorkspaceRef
+
+_LOGGING = {"debug": "Debug", "info": "Info", "warning": "Warning"}
+_OUTPUT = {"append_row": "AppendRow", "summary_only": "SummaryOnly"}
+
+
+@dataclass(frozen=True)
+class BatchDeploymentArgs:
+    spec: BatchDeploymentSpec
+    endpoint_name: pulumi.Input[str]
+    environment: StackEnvironment
+    workspace: WorkspaceRef
+    compute_ids: Mapping[str, pulumi.Input[str]]
+    """The stack's clusters, by name -> ARM id."""
+    assets: AssetCatalog
+
+
+class BatchDeployment(pulumi.ComponentResource):
+    deployment_id: pulumi.Output[str]
+    deployment: ml.BatchDeployment
+    """The Azure resource, for the default-deployment seam to depend on."""
+
+    def __init__(
+        self, name: str, args: BatchDeploymentArgs, opts: pulumi.ResourceOptions | None = None
+    ) -> None:
+        super().__init__("amlkit:index:BatchDeployment", name, None, opts)
+        spec, ws, settings = args.spec, args.workspace, args.spec.settings
+        owner = spec.name
+        compute = (
+            spec.compute
+            if spec.compute.startswith("/subscriptions/")
+            else args.compute_ids[spec.compute_name]
+        )
+        # Neither code nor environment: Azure's no-code deployment of an MLflow model,
+        # where Azure generates the scoring script and environment. The stack's
+        # scoring image is only the default when there is a script for it to run.
+        no_code = spec.code_configuration is None and spec.environment is None
+        deployment = ml.BatchDeployment(
+            f"{name}-deployment",
+            deployment_name=spec.name,
+            endpoint_name=args.endpoint_name,
+            resource_group_name=ws.resource_group_name,
+            workspace_name=ws.workspace_name,
+            location=ws.location,
+            properties=ml.BatchDeploymentPropertiesArgs(
+                description=spec.description,
+                compute=compute,
+                model=ml.IdAssetReferenceArgs(
+                    reference_type="Id", asset_id=args.assets.model_id(spec.model, owner)
+                ),
+                code_configuration=ml.CodeConfigurationArgs(
+                    code_id=args.assets.code_id(spec.code_configuration, owner),
+                    scoring_script=spec.code_configuration.scoring_script,
+                )
+                if spec.code_configuration is not None
+                else None,
+                environment_id=None
+                if no_code
+                else args.assets.environment_id(spec.environment, owner),
+                environment_variables=dict(settings.environment_variables) or None,
+                resources=ml.DeploymentResourceConfigurationArgs(
+                    instance_count=settings.instance_count or spec.resources.instance_count
+                ),
+                max_concurrency_per_instance=settings.max_concurrency_per_instance,
+                mini_batch_size=settings.mini_batch_size,
+                error_threshold=settings.error_threshold,
+                logging_level=_LOGGING[settings.logging_level],
+                output_action=_OUTPUT[settings.output_action],
+                output_file_name=settings.output_file_name
+                if settings.output_action == "append_row"
+                else None,
+                retry_settings=ml.BatchRetrySettingsArgs(
+                    max_retries=settings.retry_settings.max_retries,
+                    timeout=iso_seconds(settings.retry_settings.timeout),
+                ),
+                properties=spec.properties or None,
+            ),
+            tags={**stack_tags(args.environment), **spec.tags},
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self.deployment = deployment
+        self.deployment_id = deployment.id
+        self.register_outputs({"deployment_id": self.deployment_id})

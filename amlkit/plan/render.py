@@ -1,0 +1,103 @@
+"""Render a stack offline: the stack program under Pulumi's mock engine, as JSON.
+
+No Pulumi CLI, cloud or credentials are needed. The document is the contract of
+DESIGN.md ("Plan JSON"): resources with type, name, parent, protect, dependsOn
+and camelCase inputs as the engine receives them; secrets as "[secret]".
+"""
+
+from __future__ import annotations
+
+import json
+import runpy
+from pathlib import Path
+from typing import Any
+
+from amlkit.specs import StackSpec, load_stack_spec
+from amlkit.specs.project import Project
+from amlkit.specs.stack_config import (
+    read_stack_config,
+    secret_keys,
+    stack_file,
+)
+
+from .mock_engine import Recording, Registration, run_program
+
+PROVIDER_INPUT = "__provider"  # a dynamic resource's pickled provider: code, not a plan value
+ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
+ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
+SIG = "4dabf18193072939515e22adb298388d"
+
+
+def load_spec(project: Project, stack: str) -> StackSpec:
+    """Validate the stack's config (raises ConfigError, one problem a line)."""
+    return load_stack_spec(project.stacks_dir, stack)
+
+
+def render(project: Project, stack: str) -> Recording:
+    """Run the stack program with the stack's config under the mock engine."""
+    path = stack_file(project.stacks_dir, stack)
+    program = project.main / "__main__.py"
+    return run_program(
+        lambda: runpy.run_path(str(program), run_name="__main__"),
+        project=project.name,
+        stack=stack,
+        config=read_stack_config(path),
+        secret_keys=secret_keys(path),
+    )
+
+
+def plan_document(project: Project, stack: str, recording: Recording) -> dict[str, Any]:
+    return {
+        "stack": stack,
+        "project": project.name,
+        "resources": [_resource(r, project.root) for r in recording.resources],
+        "outputs": _relative(recording.outputs, project.root),
+        # Filled by the policy pack's rules (issue "Policy checks before every deploy").
+        "policy": {"violations": []},
+    }
+
+
+def write_json(document: dict[str, Any], path: Path) -> None:
+    """Write atomically: a failed write never leaves half a plan behind."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".partial")
+    partial.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
+    partial.replace(path)
+
+
+def _resource(r: Registration, root: Path) -> dict[str, Any]:
+    inputs = {k: v for k, v in r.inputs.items() if k != PROVIDER_INPUT}
+    return {
+        "urn": r.urn,
+        "type": r.type,
+        "name": r.name,
+        "parent": r.parent,
+        "protect": r.protect,
+        "dependsOn": r.depends_on,
+        "inputs": _relative(_assets(inputs), root),
+    }
+
+
+def _assets(value: Any) -> Any:
+    """Pulumi assets and archives as `{"asset": path}` / `{"archive": path}`."""
+    if isinstance(value, dict):
+        if value.get(SIG) == ASSET_SIG:
+            return {"asset": value.get("path") or value.get("uri") or "[text]"}
+        if value.get(SIG) == ARCHIVE_SIG:
+            return {"archive": value.get("path") or value.get("uri") or "[assets]"}
+        return {k: _assets(v) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_assets(v) for v in value]
+    return value
+
+
+def _relative(value: Any, root: Path) -> Any:
+    """Local paths relative to the project, so a plan reads the same on every machine."""
+    prefix = str(root) + "/"
+    if isinstance(value, str):
+        return value.replace(prefix, "")
+    if isinstance(value, dict):
+        return {k: _relative(v, root) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_relative(v, root) for v in value]
+    return value

@@ -1,0 +1,46 @@
+"""Find the Pulumi project amlkit works on: `Pulumi.yaml` and its stack configs."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+import yaml
+
+from . import ConfigError, Problem
+
+
+@dataclass(frozen=True)
+class Project:
+    root: Path
+    name: str
+    main: Path
+    """The stack program's folder (`main:` of Pulumi.yaml)."""
+    stacks_dir: Path
+    """Where `Pulumi.<stack>.yaml` files live (`stackConfigDir:`)."""
+
+    def stacks(self) -> list[str]:
+        return sorted(
+            p.name.removeprefix("Pulumi.").removesuffix(".yaml")
+            for p in self.stacks_dir.glob("Pulumi.*.yaml")
+        )
+
+
+def find_project(start: Path | None = None) -> Project:
+    """The nearest folder at or above `start` holding a `Pulumi.yaml`."""
+    here = (start or Path.cwd()).resolve()
+    for folder in (here, *here.parents):
+        file = folder / "Pulumi.yaml"
+        if file.is_file():
+            doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
+                raise ConfigError([Problem(str(file), "name", "is required")])
+            return Project(
+                root=folder,
+                name=doc["name"],
+                main=folder / str(doc.get("main") or "."),
+                stacks_dir=folder / str(doc.get("stackConfigDir") or "."),
+            )
+    raise ConfigError(
+        [Problem(str(here), "", "no Pulumi.yaml here or above; run amlkit inside the project")]
+    )
