@@ -100,7 +100,7 @@ class OnlineDeployment(pulumi.ComponentResource):
             if spec.instance_type is None:
                 # The Args class fills in `Standard_F4s_v2`, a managed VM size and no instance
                 # type of a Kubernetes cluster. Left out, Azure uses the cluster's default
-                # instance type, as `az ml` does (tests/amlkit/test_azure_fidelity.py).
+                # instance type, as `az ml` does (tests/plan/test_azure_fidelity.py).
                 pulumi.set(properties, "instance_type", None)
         else:
             properties = ml.ManagedOnlineDeploymentArgs(

@@ -12,8 +12,8 @@ from pathlib import Path
 import pytest
 
 from amlkit.cli import EXIT_BAD_CONFIG
-from tests.amlkit.local_project import make_project
 from tests.conftest import ROOT
+from tests.local.local_project import make_project
 
 pytestmark = pytest.mark.slow
 

@@ -20,7 +20,7 @@ import httpx
 import pytest
 
 from amlkit.cli import EXIT_BAD_CONFIG, EXIT_CHECK_FAILED
-from tests.amlkit.local_project import make_project
+from tests.local.local_project import make_project
 
 pytestmark = pytest.mark.slow
 
