@@ -78,7 +78,12 @@ image = ScoringImage(
     ),
 )
 assets = AssetCatalog(
-    "assets", AssetCatalogArgs(workspace=workspace.ref, default_environment_id=image.environment_id)
+    "assets",
+    AssetCatalogArgs(
+        workspace=workspace.ref,
+        uses=spec.asset_uses(),
+        default_environment_id=image.environment_id,
+    ),
 )
 clusters = {
     c.name: ComputeCluster(
@@ -98,7 +103,7 @@ online = {
             workspace=workspace.ref,
             role_scopes=workspace.role_scopes,
             identities=identity_ids,
-            assets=assets,
+            assets=assets.ids,
         ),
     )
     for e in spec.online_endpoints
@@ -111,7 +116,7 @@ batch = {
             environment=env,
             workspace=workspace.ref,
             compute_ids={name: cluster.compute_id for name, cluster in clusters.items()},
-            assets=assets,
+            assets=assets.ids,
         ),
     )
     for e in spec.batch_endpoints
@@ -130,11 +135,7 @@ Monitoring(
             for name, endpoint in online.items()
             for deployment, deployment_id in endpoint.deployment_ids.items()
         },
-        deployment_capacity={
-            (e.name, d.name): d.autoscale.min_instances if d.autoscale else d.instance_count or 1
-            for e in spec.online_endpoints
-            for d in e.deployments
-        },
+        deployment_capacity=spec.online_capacity(),
     ),
 )
 

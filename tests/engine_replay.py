@@ -40,7 +40,7 @@ import pulumi
 from azure.core.credentials import TokenCredential
 
 from amlkit.components.dynamic.arm_client import ArmClient
-from amlkit.components.dynamic.arm_provider import ArmProvider
+from amlkit.components.dynamic.endpoint_setting import EndpointSettingProvider
 from amlkit.plan.azure_body import request_body
 from amlkit.plan.azure_models import model_for
 from amlkit.plan.mock_engine import AzureMocks, Recording, Registration
@@ -52,8 +52,9 @@ ENDPOINT = f"{ML}:OnlineEndpoint"
 DEPLOYMENT = f"{ML}:OnlineDeployment"
 BATCH_ENDPOINT = f"{ML}:BatchEndpoint"
 BATCH_DEPLOYMENT = f"{ML}:BatchDeployment"
-DYNAMIC = "pulumi-python:dynamic:Resource"
-REPLAYED = (ENDPOINT, DEPLOYMENT, BATCH_ENDPOINT, BATCH_DEPLOYMENT, DYNAMIC)
+DYNAMIC = "pulumi-python:dynamic/amlkit:"
+"""amlkit's dynamic resources: `OnlineEndpointTraffic` and `BatchEndpointDefault`."""
+REPLAYED = (ENDPOINT, DEPLOYMENT, BATCH_ENDPOINT, BATCH_DEPLOYMENT)
 # The invokes that read an endpoint, and the endpoint type each reads.
 READS = {f"{ML}:getOnlineEndpoint": ENDPOINT, f"{ML}:getBatchEndpoint": BATCH_ENDPOINT}
 PROVIDER = "__provider"
@@ -94,7 +95,11 @@ class EngineReplay:
         return _StandinMocks(self.arm)
 
     def up(self, recording: Recording, run: str) -> None:
-        wanted = [r for r in _ordered(recording.resources) if r.type in REPLAYED]
+        wanted = [
+            r
+            for r in _ordered(recording.resources)
+            if r.type in REPLAYED or r.type.startswith(DYNAMIC)
+        ]
         for registration in wanted:
             self._create_or_update(registration, run)
         keep = {r.urn for r in wanted}
@@ -110,7 +115,7 @@ class EngineReplay:
     def _create_or_update(self, r: Registration, run: str) -> None:
         old = self.state.get(r.urn)
         inputs = _with_ignored(r.inputs, old.inputs if old else None, r.ignore_changes)
-        if r.type == DYNAMIC:
+        if r.type.startswith(DYNAMIC):
             self._dynamic(r, inputs, old, run)
             return
         if old is not None and old.inputs == inputs:
@@ -157,7 +162,7 @@ class EngineReplay:
     def _delete(self, entry: Entry, run: str) -> None:
         self._step(run, "delete", entry.name)
         try:
-            if entry.type == DYNAMIC:
+            if entry.type.startswith(DYNAMIC):
                 self._provider(entry.inputs).delete(entry.id, entry.outputs)
             else:
                 self.arm.delete(entry.id)
@@ -165,11 +170,11 @@ class EngineReplay:
             raise StepFailed(f"{run}: delete {entry.name}: {error}") from error
         del self.state[entry.urn]
 
-    def _provider(self, inputs: dict[str, Any]) -> ArmProvider:
+    def _provider(self, inputs: dict[str, Any]) -> EndpointSettingProvider:
         pickled = inputs.get(PROVIDER)
         assert isinstance(pickled, str), "the dynamic resource's provider was not recorded"
         provider = dill.loads(base64.b64decode(pickled))
-        assert isinstance(provider, ArmProvider)
+        assert isinstance(provider, EndpointSettingProvider)
         provider.arm_endpoint = self.standin.base_url
         provider.credential = self.credential
         return provider

@@ -36,6 +36,7 @@ from amlkit.specs import (
     StackEnvironment,
     load_cli_yaml,
 )
+from amlkit.specs.asset_uses import AssetUse, asset_use, use_key
 
 ML = "azure-native:machinelearningservices"
 LOCATION = "westeurope"
@@ -89,7 +90,10 @@ def amlkit_body(file: Path) -> dict[str, Any]:
 
     def program() -> None:
         assets = AssetCatalog(
-            "assets", AssetCatalogArgs(workspace=WORKSPACE, default_environment_id=DEFAULT_ENV)
+            "assets",
+            AssetCatalogArgs(
+                workspace=WORKSPACE, uses=_uses(spec), default_environment_id=DEFAULT_ENV
+            ),
         )
         _component(spec, assets)
 
@@ -98,6 +102,17 @@ def amlkit_body(file: Path) -> dict[str, Any]:
     model = azure_models.model_for(typ)
     assert model is not None
     return azure_body.request_body(typ, resource.inputs, model)
+
+
+def _uses(spec: object) -> dict[str, AssetUse]:
+    """The assets the file's resource names; a lone deployment sits under ENDPOINT_NAME."""
+    if isinstance(spec, OnlineEndpointSpec | BatchEndpointSpec):
+        return spec.asset_uses()
+    if isinstance(spec, OnlineDeploymentSpec):
+        return dict([asset_use("online", spec.endpoint_name or ENDPOINT_NAME, spec)])
+    if isinstance(spec, BatchDeploymentSpec):
+        return dict([asset_use("batch", spec.endpoint_name or ENDPOINT_NAME, spec)])
+    return {}
 
 
 def _component(spec: object, assets: AssetCatalog) -> None:
@@ -110,7 +125,7 @@ def _component(spec: object, assets: AssetCatalog) -> None:
                 workspace=WORKSPACE,
                 role_scopes=SCOPES,
                 identities={},
-                assets=assets,
+                assets=assets.ids,
             ),
         )
     elif isinstance(spec, OnlineDeploymentSpec):
@@ -122,7 +137,7 @@ def _component(spec: object, assets: AssetCatalog) -> None:
                 endpoint_kind=spec.type or "managed",
                 environment=ENVIRONMENT,
                 workspace=WORKSPACE,
-                assets=assets,
+                assets=assets.ids[use_key(spec.endpoint_name or ENDPOINT_NAME, spec.name)],
             ),
         )
     elif isinstance(spec, BatchEndpointSpec):
@@ -133,7 +148,7 @@ def _component(spec: object, assets: AssetCatalog) -> None:
                 environment=ENVIRONMENT,
                 workspace=WORKSPACE,
                 compute_ids={},
-                assets=assets,
+                assets=assets.ids,
             ),
         )
     elif isinstance(spec, BatchDeploymentSpec):
@@ -146,7 +161,7 @@ def _component(spec: object, assets: AssetCatalog) -> None:
                 environment=ENVIRONMENT,
                 workspace=WORKSPACE,
                 compute_ids={spec.compute_name: compute},
-                assets=assets,
+                assets=assets.ids[use_key(spec.endpoint_name or ENDPOINT_NAME, spec.name)],
             ),
         )
     elif isinstance(spec, ComputeClusterSpec):

@@ -1,11 +1,10 @@
 """amlkit's Pulumi components, one Azure concept a module."""
 
-from .asset_catalog import AssetCatalog, AssetCatalogArgs
+from .asset_catalog import AssetCatalog, AssetCatalogArgs, AssetIds
 from .autoscale import Autoscale, AutoscaleArgs
 from .batch_deployment import BatchDeployment, BatchDeploymentArgs
 from .batch_endpoint import BatchEndpoint, BatchEndpointArgs
 from .compute_cluster import ComputeCluster, ComputeClusterArgs
-from .endpoint_traffic import EndpointTraffic, EndpointTrafficArgs
 from .managed_identity import ManagedIdentity, ManagedIdentityArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .online_deployment import OnlineDeployment, OnlineDeploymentArgs
@@ -18,6 +17,7 @@ from .workspace import Workspace, WorkspaceArgs
 __all__ = [
     "AssetCatalog",
     "AssetCatalogArgs",
+    "AssetIds",
     "Autoscale",
     "AutoscaleArgs",
     "BatchDeployment",
@@ -26,8 +26,6 @@ __all__ = [
     "BatchEndpointArgs",
     "ComputeCluster",
     "ComputeClusterArgs",
-    "EndpointTraffic",
-    "EndpointTrafficArgs",
     "ManagedIdentity",
     "ManagedIdentityArgs",
     "Monitoring",

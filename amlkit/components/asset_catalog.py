@@ -13,15 +13,17 @@ Assets are handled as `az ml` handles them:
   version; an omitted environment, or `image: scoring-image`, is the stack's own
   scoring image.
 
-Two deployments naming the same asset share one registration: the catalog is a
-single component that deployments ask, rather than each deployment owning a copy
-of a resource that only exists once in Azure.
+One catalog registers every deployment's assets in its constructor, and two
+deployments naming the same asset share one registration: in Azure an asset
+version exists once, whoever names it. Names and versions, and the rule that one
+name and version holds one content, come from `amlkit.specs.asset_uses`.
 """
 
 from __future__ import annotations
 
 import hashlib
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -29,72 +31,72 @@ import pulumi
 from pulumi_azure_native import authorization, storage
 from pulumi_azure_native import machinelearningservices as ml
 
-from amlkit.specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset
-from amlkit.specs.scoring_image import SCORING_IMAGE
+from amlkit.specs.asset_uses import (
+    AssetUse,
+    Registration,
+    code_registration,
+    conda_text,
+    content_hash,
+    environment_hash,
+    environment_registration,
+    folder_files,
+    is_local_code,
+    is_own_environment,
+    model_registration,
+    slug,
+)
+from amlkit.specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset, Route
 
 from .workspace_ref import WorkspaceRef
 
-_SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
-_MODEL_TYPES = {
-    "custom_model": "custom_model",
-    "mlflow_model": "mlflow_model",
-    "triton_model": "triton_model",
-}
 _REFERENCE = re.compile(r"^azureml:(?P<name>[^:@]+)(?::(?P<version>.+)|@latest)$")
-
-
-def folder_files(path: Path) -> list[Path]:
-    """The files of a folder (or the file itself), in a stable order, skipping caches
-    and hidden files (`.gitignore`, `.amlignore`, editor files)."""
-    if path.is_file():
-        return [path]
-    return sorted(
-        p
-        for p in path.rglob("*")
-        if p.is_file()
-        and not _SKIP.intersection(p.relative_to(path).parts)
-        and not any(part.startswith(".") for part in p.relative_to(path).parts)
-    )
-
-
-def content_hash(path: Path) -> str:
-    """sha256 over relative paths and contents: equal folders, equal hashes."""
-    digest = hashlib.sha256()
-    base = path if path.is_dir() else path.parent
-    for file in folder_files(path):
-        digest.update(file.relative_to(base).as_posix().encode() + b"\0")
-        with file.open("rb") as stream:
-            for chunk in iter(lambda: stream.read(1 << 20), b""):
-                digest.update(chunk)
-        digest.update(b"\0")
-    return digest.hexdigest()
-
-
-def _slug(text: str) -> str:
-    return re.sub(r"[^a-z0-9-]+", "-", text.lower()).strip("-")
 
 
 @dataclass(frozen=True)
 class AssetCatalogArgs:
     workspace: WorkspaceRef
+    uses: Mapping[str, AssetUse]
+    """Every deployment's assets, by `asset_uses.use_key(endpoint, deployment)`."""
     default_environment_id: pulumi.Input[str] | None = None
     """The stack's scoring image environment version, for deployments without one."""
 
 
+@dataclass(frozen=True)
+class AssetIds:
+    """The ARM ids one deployment references; None where it names no such asset."""
+
+    model_id: pulumi.Output[str] | None
+    code_id: pulumi.Output[str] | None
+    environment_id: pulumi.Output[str] | None
+    """None for a no-code deployment (Azure picks the environment)."""
+
+
 class AssetCatalog(pulumi.ComponentResource):
     """Registers each asset once and hands out the ARM ids deployments reference."""
+
+    ids: Mapping[str, AssetIds]
+    """By the keys of `AssetCatalogArgs.uses`."""
 
     def __init__(
         self, name: str, args: AssetCatalogArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("amlkit:index:AssetCatalog", name, None, opts)
         self._name = name
-        self._args = args
         self._ws = args.workspace
-        self._ids: dict[tuple[str, str, str], pulumi.Output[str]] = {}
-        self._digests: dict[tuple[str, str, str], str] = {}
+        self._default_environment = args.default_environment_id
+        self._registered: dict[tuple[str, str, str], pulumi.Output[str]] = {}
         self._subscription = authorization.get_client_config_output().subscription_id
-        self.register_outputs({})
+        self.ids = {key: self._register(use) for key, use in args.uses.items()}
+        self.register_outputs(
+            {f"{kind}:{n}:{v}": arm_id for (kind, n, v), arm_id in self._registered.items()}
+        )
+
+    def _register(self, use: AssetUse) -> AssetIds:
+        return AssetIds(
+            model_id=self._model(use.model, use.owner) if use.model is not None else None,
+            code_id=self._code(use.code, use.owner) if use.code is not None else None,
+            environment_id=None if use.no_code else self._environment(use.environment, use.owner),
+        )
 
     # -- references -----------------------------------------------------------------
 
@@ -103,8 +105,8 @@ class AssetCatalog(pulumi.ComponentResource):
         if not reference.startswith("azureml:") or reference.startswith("azureml://"):
             return pulumi.Output.from_input(reference)
         match = _REFERENCE.match(reference)
-        if match is None:  # the spec's pattern admits nothing else; kept for safety
-            raise ValueError(f"cannot read asset reference {reference!r}")
+        if match is None:  # the spec's pattern admits nothing else
+            raise ValueError(f"amlkit bug: asset reference {reference!r} passed the spec")
         name, version = match["name"], match["version"]
         if version is None:
             version = self._latest(kind, name)
@@ -135,7 +137,7 @@ class AssetCatalog(pulumi.ComponentResource):
             blob_name = f"{prefix}/{relative}" if relative else prefix
             blobs.append(
                 storage.Blob(
-                    f"{self._name}-{key}-{_slug(relative or path.name)}-{hashlib.sha256(blob_name.encode()).hexdigest()[:8]}",
+                    f"{self._name}-{key}-{slug(relative or path.name)}-{hashlib.sha256(blob_name.encode()).hexdigest()[:8]}",
                     account_name=self._ws.asset_storage_account_name,
                     container_name=self._ws.asset_container_name,
                     resource_group_name=self._ws.resource_group_name,
@@ -159,122 +161,109 @@ class AssetCatalog(pulumi.ComponentResource):
             )
         )
 
-    def _same_content(self, key: tuple[str, str, str], digest: str, owner: str) -> None:
-        """One name and version is one registration; versions are immutable in Azure ML,
-        so other content under the same name and version is a mistake, not a share.
-        Raised as a RunError: the engine prints the line, without a traceback."""
-        known = self._digests.setdefault(key, digest)
-        if known != digest:
-            kind, name, version = key
-            raise pulumi.RunError(
-                f"{owner}: {kind} {name}:{version} is already used by another deployment of "
-                f"this stack with other content; give one of them another name or version"
-            )
+    def _once(self, registration: Registration) -> pulumi.Output[str] | None:
+        return self._registered.get(_key(registration))
 
-    # -- what deployments ask ------------------------------------------------------------
+    def _id_of(self, registration: Registration, resource: pulumi.CustomResource) -> None:
+        self._registered[_key(registration)] = resource.id
 
-    def model_id(self, model: ModelAsset | str, owner: str) -> pulumi.Output[str]:
-        """The ARM id of a deployment's model; inline models are uploaded and registered."""
+    # -- registrations -------------------------------------------------------------------
+
+    def _model(self, model: ModelAsset | str, owner: str) -> pulumi.Output[str]:
         if isinstance(model, str):
             return self._reference_id("models", model)
         path = Path(model.path)
         digest = content_hash(path)
-        name = model.name or f"{owner}-model"
-        version = model.version or digest[:12]
-        key = ("model", name, version)
-        self._same_content(key, digest, owner)
-        if key not in self._ids:
-            uri = self._upload(f"model-{_slug(name)}-{_slug(version)}", path, digest)
-            registered = ml.ModelVersion(
-                f"{self._name}-model-{_slug(name)}-{_slug(version)}",
-                name=name,
-                version=version,
-                resource_group_name=self._ws.resource_group_name,
-                workspace_name=self._ws.workspace_name,
-                properties=ml.ModelVersionPropertiesArgs(
-                    model_uri=uri,
-                    model_type=_MODEL_TYPES[model.type],
-                    description=model.description,
-                    properties={"amlkit-content-sha256": digest},
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self._ids[key] = registered.id
-        return self._ids[key]
+        reg = model_registration(model, owner, digest)
+        known = self._once(reg)
+        if known is not None:
+            return known
+        resource_key = f"model-{slug(reg.name)}-{slug(reg.version)}"
+        uri = self._upload(resource_key, path, digest)
+        registered = ml.ModelVersion(
+            f"{self._name}-{resource_key}",
+            name=reg.name,
+            version=reg.version,
+            resource_group_name=self._ws.resource_group_name,
+            workspace_name=self._ws.workspace_name,
+            properties=ml.ModelVersionPropertiesArgs(
+                model_uri=uri,
+                model_type=model.type,
+                description=model.description,
+                properties={"amlkit-content-sha256": digest},
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._id_of(reg, registered)
+        return registered.id
 
-    def code_id(self, code: CodeConfiguration, owner: str) -> pulumi.Output[str]:
-        """The ARM id of a deployment's scoring code; a local folder is uploaded and registered."""
-        if code.code.startswith("azureml:") or code.code.startswith("/subscriptions/"):
+    def _code(self, code: CodeConfiguration, owner: str) -> pulumi.Output[str]:
+        if not is_local_code(code):
             return self._reference_id("codes", code.code)
         path = Path(code.code)
         digest = content_hash(path)
-        # As `az ml` does: code is an anonymous-style asset named by its content.
-        name, version = f"{_slug(owner)}-code", digest[:12]
-        key = ("code", name, version)
-        if key not in self._ids:
-            uri = self._upload(f"code-{name}-{version}", path, digest)
-            registered = ml.CodeVersion(
-                f"{self._name}-code-{name}-{version}",
-                name=name,
-                version=version,
-                resource_group_name=self._ws.resource_group_name,
-                workspace_name=self._ws.workspace_name,
-                properties=ml.CodeVersionPropertiesArgs(
-                    code_uri=uri, properties={"amlkit-content-sha256": digest}
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self._ids[key] = registered.id
-        return self._ids[key]
+        reg = code_registration(owner, digest)
+        known = self._once(reg)
+        if known is not None:
+            return known
+        resource_key = f"code-{reg.name}-{reg.version}"
+        uri = self._upload(resource_key, path, digest)
+        registered = ml.CodeVersion(
+            f"{self._name}-{resource_key}",
+            name=reg.name,
+            version=reg.version,
+            resource_group_name=self._ws.resource_group_name,
+            workspace_name=self._ws.workspace_name,
+            properties=ml.CodeVersionPropertiesArgs(
+                code_uri=uri, properties={"amlkit-content-sha256": digest}
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._id_of(reg, registered)
+        return registered.id
 
-    def environment_id(
+    def _environment(
         self, environment: EnvironmentAsset | str | None, owner: str
     ) -> pulumi.Output[str]:
-        """The ARM id of a deployment's environment; the stack's scoring image by default."""
         if isinstance(environment, str):
             return self._reference_id("environments", environment)
-        if environment is None or environment.image == SCORING_IMAGE:
-            if self._args.default_environment_id is None:
+        if environment is None or not is_own_environment(environment):
+            if self._default_environment is None:
                 raise ValueError(f"{owner}: no environment, and the stack has no scoring image")
-            return pulumi.Output.from_input(self._args.default_environment_id)
-        conda = (
-            Path(environment.conda_file).read_text(encoding="utf-8")
-            if environment.conda_file
-            else None
+            return pulumi.Output.from_input(self._default_environment)
+        reg = environment_registration(environment, owner, environment_hash(environment))
+        known = self._once(reg)
+        if known is not None:
+            return known
+        routes = environment.inference_config
+        registered = ml.EnvironmentVersion(
+            f"{self._name}-environment-{slug(reg.name)}-{slug(reg.version)}",
+            name=reg.name,
+            version=reg.version,
+            resource_group_name=self._ws.resource_group_name,
+            workspace_name=self._ws.workspace_name,
+            properties=ml.EnvironmentVersionPropertiesArgs(
+                image=environment.image,
+                conda_file=conda_text(environment),
+                os_type="Linux" if environment.os_type == "linux" else "Windows",
+                description=environment.description,
+                inference_config=ml.InferenceContainerPropertiesArgs(
+                    liveness_route=_route(routes.liveness_route),
+                    readiness_route=_route(routes.readiness_route),
+                    scoring_route=_route(routes.scoring_route),
+                )
+                if routes
+                else None,
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
         )
-        digest = hashlib.sha256(f"{environment.image}\0{conda or ''}".encode()).hexdigest()
-        name = environment.name or f"{_slug(owner)}-env"
-        version = environment.version or digest[:12]
-        key = ("environment", name, version)
-        self._same_content(key, digest, owner)
-        if key not in self._ids:
-            routes = environment.inference_config
-            registered = ml.EnvironmentVersion(
-                f"{self._name}-environment-{_slug(name)}-{_slug(version)}",
-                name=name,
-                version=version,
-                resource_group_name=self._ws.resource_group_name,
-                workspace_name=self._ws.workspace_name,
-                properties=ml.EnvironmentVersionPropertiesArgs(
-                    image=environment.image,
-                    conda_file=conda,
-                    os_type="Linux" if environment.os_type == "linux" else "Windows",
-                    description=environment.description,
-                    inference_config=ml.InferenceContainerPropertiesArgs(
-                        liveness_route=ml.RouteArgs(
-                            port=routes.liveness_route.port, path=routes.liveness_route.path
-                        ),
-                        readiness_route=ml.RouteArgs(
-                            port=routes.readiness_route.port, path=routes.readiness_route.path
-                        ),
-                        scoring_route=ml.RouteArgs(
-                            port=routes.scoring_route.port, path=routes.scoring_route.path
-                        ),
-                    )
-                    if routes
-                    else None,
-                ),
-                opts=pulumi.ResourceOptions(parent=self),
-            )
-            self._ids[key] = registered.id
-        return self._ids[key]
+        self._id_of(reg, registered)
+        return registered.id
+
+
+def _key(registration: Registration) -> tuple[str, str, str]:
+    return (registration.kind, registration.name, registration.version)
+
+
+def _route(route: Route) -> ml.RouteArgs:
+    return ml.RouteArgs(port=route.port, path=route.path)

@@ -112,7 +112,7 @@ class Autoscale(pulumi.ComponentResource):
             )
         default = spec.default_instances or spec.min_instances
         setting = monitor.AutoscaleSetting(
-            f"{name}-setting",
+            name,
             autoscale_setting_name=pulumi.Output.concat(
                 "autoscale-", args.endpoint_name, "-", args.deployment_name
             ),

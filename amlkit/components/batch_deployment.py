@@ -16,7 +16,7 @@ from pulumi_azure_native import machinelearningservices as ml
 from amlkit.specs.batch_deployment import BatchDeploymentSpec
 from amlkit.specs.stack import StackEnvironment
 
-from .asset_catalog import AssetCatalog
+from .asset_catalog import AssetIds
 from .durations import iso_seconds
 from .tags import stack_tags
 from .workspace_ref import WorkspaceRef
@@ -33,7 +33,8 @@ class BatchDeploymentArgs:
     workspace: WorkspaceRef
     compute_ids: Mapping[str, pulumi.Input[str]]
     """The stack's clusters, by name -> ARM id."""
-    assets: AssetCatalog
+    assets: AssetIds
+    """The ids of this deployment's model, code and environment."""
 
 
 class BatchDeployment(pulumi.ComponentResource):
@@ -46,18 +47,14 @@ class BatchDeployment(pulumi.ComponentResource):
     ) -> None:
         super().__init__("amlkit:index:BatchDeployment", name, None, opts)
         spec, ws, settings = args.spec, args.workspace, args.spec.settings
-        owner = spec.name
         compute = (
             spec.compute
             if spec.compute.startswith("/subscriptions/")
             else args.compute_ids[spec.compute_name]
         )
-        # Neither code nor environment: Azure's no-code deployment of an MLflow model,
-        # where Azure generates the scoring script and environment. The stack's
-        # scoring image is only the default when there is a script for it to run.
-        no_code = spec.code_configuration is None and spec.environment is None
+        model_id = args.assets.model_id
         deployment = ml.BatchDeployment(
-            f"{name}-deployment",
+            name,
             deployment_name=spec.name,
             endpoint_name=args.endpoint_name,
             resource_group_name=ws.resource_group_name,
@@ -66,18 +63,16 @@ class BatchDeployment(pulumi.ComponentResource):
             properties=ml.BatchDeploymentPropertiesArgs(
                 description=spec.description,
                 compute=compute,
-                model=ml.IdAssetReferenceArgs(
-                    reference_type="Id", asset_id=args.assets.model_id(spec.model, owner)
-                ),
+                model=ml.IdAssetReferenceArgs(reference_type="Id", asset_id=model_id)
+                if model_id is not None
+                else None,
                 code_configuration=ml.CodeConfigurationArgs(
-                    code_id=args.assets.code_id(spec.code_configuration, owner),
+                    code_id=args.assets.code_id,
                     scoring_script=spec.code_configuration.scoring_script,
                 )
                 if spec.code_configuration is not None
                 else None,
-                environment_id=None
-                if no_code
-                else args.assets.environment_id(spec.environment, owner),
+                environment_id=args.assets.environment_id,
                 environment_variables=dict(settings.environment_variables) or None,
                 resources=ml.DeploymentResourceConfigurationArgs(
                     instance_count=settings.instance_count or spec.resources.instance_count
@@ -99,6 +94,5 @@ class BatchDeployment(pulumi.ComponentResource):
             tags={**stack_tags(args.environment), **spec.tags},
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self.deployment = deployment
         self.deployment_id = deployment.id
         self.register_outputs({"deployment_id": self.deployment_id})

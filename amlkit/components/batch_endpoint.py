@@ -2,8 +2,8 @@
 
 Batch endpoints take Microsoft Entra tokens only and send every invocation to
 `defaults.deployment_name`, which, like online traffic, may only name a
-deployment that exists. The default is written by `BatchEndpointDefaults`
-(`batch_defaults.py`) once every deployment exists: the spec's
+deployment that exists. The default is written by `BatchEndpointDefault`
+(`dynamic/batch_default.py`) once every deployment exists: the spec's
 `defaults.deployment_name`, or its only deployment.
 
 Why the endpoint sends the LIVE default. azure-native updates an endpoint with a
@@ -26,13 +26,14 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
+from amlkit.specs.asset_uses import use_key
 from amlkit.specs.batch_endpoint import BatchEndpointSpec
 from amlkit.specs.stack import StackEnvironment
 
-from .asset_catalog import AssetCatalog
+from .asset_catalog import AssetIds
 from .batch_deployment import BatchDeployment, BatchDeploymentArgs
 from .dynamic.arm_client import not_found
-from .dynamic.batch_defaults import BatchEndpointDefaults
+from .dynamic.batch_default import BatchEndpointDefault
 from .tags import stack_tags
 from .workspace_ref import WorkspaceRef
 
@@ -43,7 +44,8 @@ class BatchEndpointArgs:
     environment: StackEnvironment
     workspace: WorkspaceRef
     compute_ids: Mapping[str, pulumi.Input[str]]
-    assets: AssetCatalog
+    assets: Mapping[str, AssetIds]
+    """`AssetCatalog.ids`: every deployment's asset ids, by `use_key(endpoint, deployment)`."""
 
 
 class BatchEndpoint(pulumi.ComponentResource):
@@ -64,7 +66,7 @@ class BatchEndpoint(pulumi.ComponentResource):
         spec, ws = args.spec, args.workspace
         live = live_default(spec.name, ws)
         endpoint = ml.BatchEndpoint(
-            f"{name}-endpoint",
+            name,
             endpoint_name=spec.name,
             resource_group_name=ws.resource_group_name,
             workspace_name=ws.workspace_name,
@@ -92,7 +94,7 @@ class BatchEndpoint(pulumi.ComponentResource):
                     environment=args.environment,
                     workspace=ws,
                     compute_ids=args.compute_ids,
-                    assets=args.assets,
+                    assets=args.assets[use_key(spec.name, d.name)],
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
@@ -105,15 +107,14 @@ class BatchEndpoint(pulumi.ComponentResource):
         self.default_deployment = pulumi.Output.from_input(default or "")
         self.default_applied = pulumi.Output.from_input(False)
         if default is not None:
-            written = BatchEndpointDefaults(
-                f"{name}-defaults",
+            written = BatchEndpointDefault(
+                f"{name}-default",
                 workspace_id=ws.workspace_id,
                 endpoint_name=endpoint.name,
                 deployment_name=default,
                 deployment_names=list(deployments),
-                opts=pulumi.ResourceOptions(
-                    parent=self, depends_on=[d.deployment for d in deployments.values()]
-                ),
+                # Every deployment (a component: the engine waits on all its children).
+                opts=pulumi.ResourceOptions(parent=self, depends_on=list(deployments.values())),
             )
             self.default_applied = written.applied.apply(lambda a: a is True)
         self.deployment_ids = {n: d.deployment_id for n, d in deployments.items()}

@@ -48,7 +48,7 @@ class ComputeCluster(pulumi.ComponentResource):
                 admin_user_ssh_public_key=ssh.ssh_key_value,
             )
         cluster = ml.Compute(
-            f"{name}-cluster",
+            name,
             compute_name=spec.name,
             resource_group_name=args.workspace.resource_group_name,
             workspace_name=args.workspace.workspace_name,
@@ -86,16 +86,13 @@ class ComputeCluster(pulumi.ComponentResource):
 
 
 def _subnet(spec: ComputeClusterSpec, workspace: WorkspaceRef) -> ml.ResourceIdArgs | None:
-    """A full subnet id as given, or `vnet_name` + `subnet` in the workspace's resource group."""
+    """A full subnet id as given, or `vnet_name` + `subnet` in the workspace's resource group
+    (the spec requires one of the two)."""
     network = spec.network_settings
     if network is None or not network.subnet:
         return None
     if network.subnet.startswith("/subscriptions/"):
         return ml.ResourceIdArgs(id=network.subnet)
-    if not network.vnet_name:
-        raise ValueError(
-            f"compute {spec.name}: network_settings.subnet needs vnet_name or a full id"
-        )
     from pulumi_azure_native import authorization
 
     subscription = authorization.get_client_config_output().subscription_id
@@ -106,7 +103,7 @@ def _subnet(spec: ComputeClusterSpec, workspace: WorkspaceRef) -> ml.ResourceIdA
             "/resourceGroups/",
             workspace.resource_group_name,
             "/providers/Microsoft.Network/virtualNetworks/",
-            network.vnet_name,
+            network.vnet_name or "",
             "/subnets/",
             network.subnet,
         )

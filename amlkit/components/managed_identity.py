@@ -8,9 +8,9 @@ import pulumi
 from pulumi_azure_native import managedidentity
 
 from amlkit.specs.identity import IdentitySpec
+from amlkit.specs.naming import Names
 from amlkit.specs.stack import StackEnvironment
 
-from .naming import Names
 from .role_assignments import RoleAssignments, RoleAssignmentsArgs
 from .tags import stack_tags
 from .workspace_ref import RoleScopes
@@ -39,7 +39,7 @@ class ManagedIdentity(pulumi.ComponentResource):
         super().__init__("amlkit:index:ManagedIdentity", name, None, opts)
         env = args.environment
         identity = managedidentity.UserAssignedIdentity(
-            f"{name}-identity",
+            name,
             resource_name_=Names(env).identity(args.spec.name),
             resource_group_name=args.resource_group_name,
             location=env.location,

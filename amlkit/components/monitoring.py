@@ -18,10 +18,10 @@ import pulumi
 from pulumi_azure_native import monitor
 
 from amlkit.specs.monitoring import AlertThresholds, MonitoringSpec
+from amlkit.specs.naming import Names
 from amlkit.specs.stack import StackEnvironment
 
 from .durations import iso_minutes
-from .naming import Names
 from .tags import stack_tags
 from .workspace_ref import MonitoringRef
 

@@ -26,7 +26,7 @@ from amlkit.specs.online_deployment import (
 )
 from amlkit.specs.stack import StackEnvironment
 
-from .asset_catalog import AssetCatalog
+from .asset_catalog import AssetIds
 from .autoscale import Autoscale, AutoscaleArgs
 from .durations import iso_milliseconds, iso_seconds
 from .tags import stack_tags
@@ -42,7 +42,8 @@ class OnlineDeploymentArgs:
     endpoint_kind: Literal["managed", "kubernetes"]
     environment: StackEnvironment
     workspace: WorkspaceRef
-    assets: AssetCatalog
+    assets: AssetIds
+    """The ids of this deployment's model, code and environment."""
     depends_on: Sequence[pulumi.Resource] = field(default_factory=tuple)
     """What must exist first, e.g. the role assignments that let it pull its image."""
 
@@ -50,31 +51,24 @@ class OnlineDeploymentArgs:
 class OnlineDeployment(pulumi.ComponentResource):
     deployment_id: pulumi.Output[str]
     deployment_name: pulumi.Output[str]
-    deployment: ml.OnlineDeployment
-    """The Azure resource, for the endpoint's traffic resource to depend on (not an output)."""
 
     def __init__(
         self, name: str, args: OnlineDeploymentArgs, opts: pulumi.ResourceOptions | None = None
     ) -> None:
         super().__init__("amlkit:index:OnlineDeployment", name, None, opts)
         spec, ws = args.spec, args.workspace
-        owner = spec.name
-        # Neither code nor environment: Azure's no-code deployment of an MLflow model,
-        # where Azure generates the scoring script and environment. The stack's
-        # scoring image is only the default when there is a script for it to run.
-        no_code = spec.code_configuration is None and spec.environment is None
         common = dict(
             description=spec.description,
             app_insights_enabled=spec.app_insights_enabled,
-            model=args.assets.model_id(spec.model, owner) if spec.model is not None else None,
+            model=args.assets.model_id,
             model_mount_path=spec.model_mount_path,
             code_configuration=ml.CodeConfigurationArgs(
-                code_id=args.assets.code_id(spec.code_configuration, owner),
+                code_id=args.assets.code_id,
                 scoring_script=spec.code_configuration.scoring_script,
             )
             if spec.code_configuration is not None
             else None,
-            environment_id=None if no_code else args.assets.environment_id(spec.environment, owner),
+            environment_id=args.assets.environment_id,
             environment_variables=spec.runtime_variables() or None,
             instance_type=spec.instance_type,
             liveness_probe=_probe(spec.liveness_probe),
@@ -111,7 +105,7 @@ class OnlineDeployment(pulumi.ComponentResource):
                 **common,  # type: ignore[arg-type]
             )
         deployment = ml.OnlineDeployment(
-            f"{name}-deployment",
+            name,
             deployment_name=spec.name,
             endpoint_name=args.endpoint_name,
             resource_group_name=ws.resource_group_name,
@@ -136,7 +130,6 @@ class OnlineDeployment(pulumi.ComponentResource):
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
-        self.deployment = deployment
         self.deployment_id = deployment.id
         self.deployment_name = deployment.name
         self.register_outputs({"deployment_id": self.deployment_id})

@@ -4,8 +4,8 @@ Created as `az ml online-endpoint create` does: system-assigned identity unless
 the spec names user-assigned ones; a system-assigned identity is granted AcrPull
 on the registry (to pull the scoring image), Storage Blob Data Reader (to read
 its model), Key Vault Secrets User and Monitoring Metrics Publisher before any
-deployment is created. The config's split is applied by `EndpointTraffic`
-(`endpoint_traffic.py`) once every deployment exists.
+deployment is created. The config's split is written by `OnlineEndpointTraffic`
+(`dynamic/online_traffic.py`) once every deployment exists.
 
 Why the endpoint sends the LIVE split. azure-native updates an endpoint with a
 PUT of the whole body built from its inputs. Whether Azure keeps the live
@@ -38,13 +38,14 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
 
+from amlkit.specs.asset_uses import use_key
 from amlkit.specs.identity import DEFAULT_ENDPOINT_ROLES, ResourceIdentity
 from amlkit.specs.online_endpoint import OnlineEndpointSpec
 from amlkit.specs.stack import StackEnvironment
 
-from .asset_catalog import AssetCatalog
+from .asset_catalog import AssetIds
 from .dynamic.arm_client import not_found
-from .endpoint_traffic import EndpointTraffic, EndpointTrafficArgs
+from .dynamic.online_traffic import OnlineEndpointTraffic
 from .identity_args import identity_args
 from .online_deployment import OnlineDeployment, OnlineDeploymentArgs
 from .role_assignments import RoleAssignments, RoleAssignmentsArgs
@@ -63,7 +64,8 @@ class OnlineEndpointArgs:
     role_scopes: RoleScopes
     identities: Mapping[str, pulumi.Input[str]]
     """The stack's user-assigned identities, by name -> ARM id."""
-    assets: AssetCatalog
+    assets: Mapping[str, AssetIds]
+    """`AssetCatalog.ids`: every deployment's asset ids, by `use_key(endpoint, deployment)`."""
 
 
 class OnlineEndpoint(pulumi.ComponentResource):
@@ -85,7 +87,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
         identity = spec.identity or ResourceIdentity(type="system_assigned")
         live = live_split(spec.name, ws)
         endpoint = ml.OnlineEndpoint(
-            f"{name}-endpoint",
+            name,
             endpoint_name=spec.name,
             resource_group_name=ws.resource_group_name,
             workspace_name=ws.workspace_name,
@@ -111,7 +113,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
         if identity.type == "system_assigned":
             before_deployments.append(
                 RoleAssignments(
-                    f"{name}-identity-roles",
+                    f"{name}-roles",
                     RoleAssignmentsArgs(
                         principal_id=principal,
                         grants=DEFAULT_ENDPOINT_ROLES,
@@ -129,33 +131,35 @@ class OnlineEndpoint(pulumi.ComponentResource):
                     endpoint_kind=spec.kind,
                     environment=args.environment,
                     workspace=ws,
-                    assets=args.assets,
+                    assets=args.assets[use_key(spec.name, d.name)],
                     depends_on=before_deployments,
                 ),
                 opts=pulumi.ResourceOptions(parent=self),
             )
             for d in spec.deployments
         }
-        split = EndpointTraffic(
+        split = OnlineEndpointTraffic(
             f"{name}-traffic",
-            EndpointTrafficArgs(
-                endpoint_name=endpoint.name,
-                workspace=ws,
-                endpoint_kind=spec.kind,
-                traffic=spec.traffic,
-                mirror_traffic=spec.mirror_traffic,
-                deployment_names=list(deployments),
-                deployments=[d.deployment for d in deployments.values()],
-            ),
-            opts=pulumi.ResourceOptions(parent=self),
+            workspace_id=ws.workspace_id,
+            endpoint_name=endpoint.name,
+            endpoint_kind=spec.kind,
+            deployment_names=list(deployments),
+            traffic=spec.traffic,
+            mirror_traffic=spec.mirror_traffic,
+            # Every deployment (a component: the engine waits on all its children).
+            opts=pulumi.ResourceOptions(parent=self, depends_on=list(deployments.values())),
         )
         self.endpoint_name = endpoint.name
         self.endpoint_id = endpoint.id
         self.scoring_uri = endpoint.properties.apply(lambda p: p.scoring_uri or "")
         self.principal_id = principal
         self.deployment_ids = {n: d.deployment_id for n, d in deployments.items()}
-        self.traffic = pulumi.Output.all(split.traffic, split.mirror_traffic, split.applied).apply(
-            lambda v: {"traffic": v[0], "mirror_traffic": v[1], "applied": v[2]}
+        self.traffic = split.applied.apply(
+            lambda applied: {
+                "traffic": dict(spec.traffic),
+                "mirror_traffic": dict(spec.mirror_traffic),
+                "applied": applied is True,
+            }
         )
         self.register_outputs(
             {

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 import pulumi
 from pulumi_azure_native import resources
 
+from amlkit.specs.naming import Names
 from amlkit.specs.stack import StackEnvironment
 
-from .naming import Names
 from .tags import stack_tags
 
 
@@ -32,7 +32,7 @@ class ResourceGroup(pulumi.ComponentResource):
         super().__init__("amlkit:index:ResourceGroup", name, None, opts)
         env = args.environment
         group = resources.ResourceGroup(
-            f"{name}-group",
+            name,
             resource_group_name=Names(env).resource_group(),
             location=env.location,
             tags=stack_tags(env),

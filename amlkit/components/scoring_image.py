@@ -54,7 +54,7 @@ class ScoringImage(pulumi.ComponentResource):
         context = Path(spec.context)
         repository = pulumi.Output.concat(args.registry_login_server, "/", spec.repository)
         image = docker_build.Image(
-            f"{name}-image",
+            name,
             context=docker_build.BuildContextArgs(location=str(context)),
             dockerfile=docker_build.DockerfileArgs(location=str(context / spec.dockerfile)),
             platforms=[docker_build.Platform(spec.platform)],

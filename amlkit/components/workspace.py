@@ -26,10 +26,10 @@ from pulumi_azure_native import (
 )
 
 from amlkit.specs.identity import RoleGrant
+from amlkit.specs.naming import Names
 from amlkit.specs.stack import StackEnvironment
 from amlkit.specs.workspace import WorkspaceSpec
 
-from .naming import Names
 from .role_assignments import RoleAssignments, RoleAssignmentsArgs
 from .tags import stack_tags
 from .workspace_ref import MonitoringRef, RoleScopes, WorkspaceRef
@@ -160,7 +160,7 @@ class Workspace(pulumi.ComponentResource):
             opts=child,
         )
         workspace = ml.Workspace(
-            f"{name}-workspace",
+            name,
             workspace_name=spec.name or names.workspace(),
             resource_group_name=group,
             location=env.location,
@@ -195,7 +195,7 @@ class Workspace(pulumi.ComponentResource):
         # Identity-based datastores: the workspace's identity reads and writes blobs
         # itself (Azure ML "identity-based data access" doc).
         RoleAssignments(
-            f"{name}-workspace-roles",
+            f"{name}-roles",
             RoleAssignmentsArgs(
                 principal_id=principal,
                 grants=(RoleGrant(role="Storage Blob Data Contributor", scope="storage"),),
@@ -256,13 +256,12 @@ class Workspace(pulumi.ComponentResource):
 
 
 def _workspace_identity(spec: WorkspaceSpec) -> ml.ManagedServiceIdentityArgs:
-    """System-assigned unless the spec names existing user-assigned identities by id."""
+    """System-assigned unless the spec names existing user-assigned identities (by id:
+    the spec refuses names)."""
     identity = spec.identity
     if identity is None or identity.type == "system_assigned":
         return ml.ManagedServiceIdentityArgs(type="SystemAssigned")
     ids = [ref.resource_id for ref in identity.user_assigned_identities if ref.resource_id]
-    if identity.type == "user_assigned" and len(ids) != len(identity.user_assigned_identities):
-        raise ValueError("workspace identity: name user-assigned identities by resource_id")
     return ml.ManagedServiceIdentityArgs(
         type="UserAssigned" if identity.type == "user_assigned" else "None",
         user_assigned_identities=ids or None,

@@ -51,7 +51,8 @@ USER_ASSIGNED_IDENTITY = "azure-native:managedidentity:UserAssignedIdentity"
 MANAGED_CLUSTER = "azure-native:containerservice:ManagedCluster"
 DOCKER_IMAGE = "docker-build:index:Image"
 K8S_DEPLOYMENT = "kubernetes:apps/v1:Deployment"
-ENDPOINT_TRAFFIC = "amlkit:index:EndpointTraffic"
+ENDPOINT_TRAFFIC = "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic"
+BATCH_ENDPOINT_DEFAULT = "pulumi-python:dynamic/amlkit:BatchEndpointDefault"
 
 MANDATORY = EnforcementLevel.MANDATORY
 ADVISORY = EnforcementLevel.ADVISORY

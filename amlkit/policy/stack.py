@@ -71,7 +71,7 @@ class TrafficMap:
 def traffic_maps(resources: Iterable[PolicyResource]) -> list[TrafficMap]:
     """Every traffic split in the stack: on an OnlineEndpoint (`properties.traffic`) or on
     the resource that applies it (any resource with `endpointName` and `traffic`, as
-    inputs or outputs: amlkit's EndpointTraffic, or whatever replaces it)."""
+    inputs or outputs: amlkit's OnlineEndpointTraffic, or whatever replaces it)."""
     maps = []
     for r in resources:
         if r.resource_type == ONLINE_ENDPOINT:

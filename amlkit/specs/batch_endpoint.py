@@ -10,6 +10,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from .asset_uses import AssetUse, asset_use
 from .base import LowerCase, Spec
 from .batch_deployment import BatchDeploymentSpec
 from .types import DeploymentName, EndpointName, Tags
@@ -63,6 +64,10 @@ class BatchEndpointSpec(Spec):
                 "defaults.deployment_name: name which of the deployments gets invocations"
             )
         return self
+
+    def asset_uses(self) -> dict[str, AssetUse]:
+        """The models, code and environments of its deployments, by `use_key`."""
+        return dict(asset_use("batch", self.name, d) for d in self.deployments)
 
     @property
     def default_deployment(self) -> str | None:

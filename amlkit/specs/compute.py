@@ -20,8 +20,22 @@ class SshSettings(Spec):
 
 class NetworkSettings(Spec):
     vnet_name: str | None = None
+    """A virtual network in the workspace's resource group; needs `subnet`."""
     subnet: str | None = None
     """A subnet name (with vnet_name) or a full ARM subnet id."""
+
+    @model_validator(mode="after")
+    def _subnet_resolves(self) -> NetworkSettings:
+        if self.subnet is None:
+            if self.vnet_name is not None:
+                raise ValueError("vnet_name needs subnet (the subnet's name in that network)")
+            return self
+        if not self.subnet.startswith("/subscriptions/") and self.vnet_name is None:
+            raise ValueError(
+                f"subnet {self.subnet!r} needs vnet_name, or give the full subnet id "
+                "(/subscriptions/.../virtualNetworks/<vnet>/subnets/<subnet>)"
+            )
+        return self
 
 
 class ComputeClusterSpec(Spec):

@@ -14,6 +14,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, model_validator
 
+from .asset_uses import AssetUse, asset_use
 from .base import LowerCase, Spec
 from .identity import ResourceIdentity
 from .online_deployment import OnlineDeploymentSpec
@@ -52,6 +53,10 @@ class OnlineEndpointSpec(Spec):
     @property
     def kind(self) -> Literal["managed", "kubernetes"]:
         return "kubernetes" if self.compute else "managed"
+
+    def asset_uses(self) -> dict[str, AssetUse]:
+        """The models, code and environments of its deployments, by `use_key`."""
+        return dict(asset_use("online", self.name, d) for d in self.deployments)
 
     @model_validator(mode="before")
     @classmethod

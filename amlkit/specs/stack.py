@@ -10,6 +10,7 @@ from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints, model_validator
 
+from .asset_uses import AssetUse, check_registrations
 from .base import Spec
 from .batch_endpoint import BatchEndpointSpec
 from .compute import ComputeClusterSpec
@@ -44,13 +45,24 @@ class StackEnvironment(Spec):
     protect: bool = False
     """Protect stateful resources (workspace, storage, key vault, registry, logs) from deletion."""
     ephemeral: Ephemeral | None = None
+    salt: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{4,8}$")] | None = None
+    """Set once when the environment is created (`amlkit env create` sets it): goes into
+    the globally unique names and into the names Azure keeps after deletion (key vault,
+    workspace, Log Analytics), so an environment created again gets new ones. Default:
+    none, for long-lived environments created once. Changing it replaces those resources."""
 
     @model_validator(mode="after")
-    def _ephemeral_not_protected(self) -> StackEnvironment:
+    def _ephemeral_rules(self) -> StackEnvironment:
         if self.ephemeral is not None and self.protect:
             raise ValueError(
                 "protect and ephemeral contradict each other: a test environment must be "
                 "destroyable"
+            )
+        if self.ephemeral is not None and self.salt is None:
+            raise ValueError(
+                "an ephemeral environment needs `salt` (4-8 lower-case letters or digits, new "
+                "for each creation): Azure keeps a deleted key vault's name up to 90 days and a "
+                "workspace's 14, so the same names would collide when it is created again"
             )
         return self
 
@@ -104,7 +116,26 @@ class StackSpec(Spec):
                         f"compute {deployment.compute!r} is not a cluster of this stack "
                         f"(clusters: {sorted(clusters) or 'none'}); add it under `compute`"
                     )
+        check_registrations(self.asset_uses())
         return self
+
+    def online_capacity(self) -> dict[tuple[str, str], int]:
+        """Instances each online deployment always runs: its autoscale minimum, else its
+        instance count (Azure's default 1). Alerts on capacity compare against it."""
+        return {
+            (e.name, d.name): d.autoscale.min_instances if d.autoscale else d.instance_count or 1
+            for e in self.online_endpoints
+            for d in e.deployments
+        }
+
+    def asset_uses(self) -> dict[str, AssetUse]:
+        """Every deployment's models, code and environments, online and batch, by `use_key`."""
+        uses: dict[str, AssetUse] = {}
+        for online in self.online_endpoints:
+            uses.update(online.asset_uses())
+        for batch in self.batch_endpoints:
+            uses.update(batch.asset_uses())
+        return uses
 
     def _identity_uses(self) -> list[tuple[str, ResourceIdentity | None]]:
         uses: list[tuple[str, ResourceIdentity | None]] = [("workspace", self.workspace.identity)]

@@ -70,8 +70,23 @@ class WorkspaceSpec(Spec):
     public_network_access: Access = "enabled"
     managed_network: ManagedNetworkSpec = ManagedNetworkSpec()
     identity: ResourceIdentity | None = None
-    """Default: system-assigned."""
+    """Default: system-assigned. User-assigned identities are named by `resource_id`."""
     storage: StorageSpec = StorageSpec()
     key_vault: KeyVaultSpec = KeyVaultSpec()
     container_registry: ContainerRegistrySpec = ContainerRegistrySpec()
     log_analytics: LogAnalyticsSpec = LogAnalyticsSpec()
+
+    @model_validator(mode="after")
+    def _identities_by_id(self) -> WorkspaceSpec:
+        named = (
+            [r.name for r in self.identity.user_assigned_identities if r.name]
+            if self.identity
+            else []
+        )
+        if named:
+            raise ValueError(
+                f"identity: the workspace names user-assigned identities by resource_id, not by "
+                f"name ({', '.join(named)}): the stack's own identities get their roles on the "
+                "workspace's resources, so they are created after it"
+            )
+        return self

@@ -8,14 +8,10 @@ from typing import Any
 import pulumi
 import pytest
 
-from amlkit.components.asset_catalog import (
-    AssetCatalog,
-    AssetCatalogArgs,
-    content_hash,
-    folder_files,
-)
+from amlkit.components.asset_catalog import AssetCatalog, AssetCatalogArgs
 from amlkit.components.workspace_ref import WorkspaceRef
 from amlkit.plan.mock_engine import Recording
+from amlkit.specs.asset_uses import AssetUse, content_hash, folder_files
 from amlkit.specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset
 from tests.components.conftest import WORKSPACE_ID
 
@@ -45,13 +41,38 @@ def code_dir(tmp_path: Path) -> Path:
     return folder
 
 
-def _catalog(render: Any, workspace_ref: WorkspaceRef, use: Any) -> Recording:
+# What one deployment asks the catalog for, and which of its ids the test reads.
+Ask = tuple[AssetUse, str]
+SCORING = EnvironmentAsset(image="scoring-image")
+REFERENCED_CODE = CodeConfiguration(code="azureml:scoring-code:4", scoring_script="score.py")
+
+
+def ask_model(value: ModelAsset | str, owner: str = "blue") -> Ask:
+    return AssetUse(owner, owner, model=value, code=None, environment=SCORING), "model_id"
+
+
+def ask_code(value: CodeConfiguration, owner: str = "blue") -> Ask:
+    return AssetUse(owner, owner, model=None, code=value, environment=SCORING), "code_id"
+
+
+def ask_environment(value: EnvironmentAsset | str | None, owner: str = "blue") -> Ask:
+    # With code, so that no environment is not Azure's no-code deployment.
+    use = AssetUse(owner, owner, model=None, code=REFERENCED_CODE, environment=value)
+    return use, "environment_id"
+
+
+def _catalog(render: Any, workspace_ref: WorkspaceRef, asks: dict[str, Ask]) -> Recording:
     def program() -> None:
         catalog = AssetCatalog(
-            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+            "assets",
+            AssetCatalogArgs(
+                workspace=workspace_ref,
+                uses={key: use for key, (use, _) in asks.items()},
+                default_environment_id=DEFAULT_ENV,
+            ),
         )
-        for key, value in use(catalog).items():
-            pulumi.export(key, value)
+        for key, (_, field) in asks.items():
+            pulumi.export(key, getattr(catalog.ids[key], field))
 
     recording: Recording = render(program)
     return recording
@@ -62,14 +83,14 @@ def test_references_become_full_arm_ids(render: Any, workspace_ref: WorkspaceRef
     rec = _catalog(
         render,
         workspace_ref,
-        lambda c: {
-            "pinned": c.model_id("azureml:classifier:3", "blue"),
-            "latest": c.model_id("azureml:classifier@latest", "blue"),
-            "registry": c.model_id(REGISTRY_MODEL, "blue"),
-            "code": c.code_id(code, "blue"),
-            "env": c.environment_id("azureml:sklearn-env:12", "blue"),
-            "default_env": c.environment_id(None, "blue"),
-            "scoring_image": c.environment_id(EnvironmentAsset(image="scoring-image"), "blue"),
+        {
+            "pinned": ask_model("azureml:classifier:3", "blue"),
+            "latest": ask_model("azureml:classifier@latest", "blue"),
+            "registry": ask_model(REGISTRY_MODEL, "blue"),
+            "code": ask_code(code, "blue"),
+            "env": ask_environment("azureml:sklearn-env:12", "blue"),
+            "default_env": ask_environment(None, "blue"),
+            "scoring_image": ask_environment(EnvironmentAsset(image="scoring-image"), "blue"),
         },
     )
     assert rec.outputs == {
@@ -91,7 +112,7 @@ def test_local_model_is_uploaded_file_by_file_and_registered_by_hash(
     render: Any, workspace_ref: WorkspaceRef, model_dir: Path
 ) -> None:
     model = ModelAsset(path=str(model_dir), name="classifier")
-    rec = _catalog(render, workspace_ref, lambda c: {"id": c.model_id(model, "blue")})
+    rec = _catalog(render, workspace_ref, {"id": ask_model(model, "blue")})
     digest = content_hash(model_dir)
     prefix = f"LocalUpload/{digest[:32]}/model"
     blobs = {b.inputs["blobName"]: b.inputs for b in rec.of_type(BLOB)}
@@ -125,11 +146,11 @@ def test_same_asset_twice_is_registered_once(
     rec = _catalog(
         render,
         workspace_ref,
-        lambda c: {
-            "blue_model": c.model_id(model, "blue"),
-            "green_model": c.model_id(model, "green"),
-            "blue_code": c.code_id(code, "ep"),
-            "green_code": c.code_id(code, "ep"),
+        {
+            "blue_model": ask_model(model, "blue"),
+            "green_model": ask_model(model, "green"),
+            "blue_code": ask_code(code, "ep"),
+            "green_code": ask_code(code, "ep"),
         },
     )
     assert len(rec.of_type(f"{ML}:ModelVersion")) == 1
@@ -164,7 +185,7 @@ def test_inline_environment_with_conda_file(
         image="mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:20240709.v1",
         conda_file=str(conda),
     )
-    rec = _catalog(render, workspace_ref, lambda c: {"id": c.environment_id(env, "blue")})
+    rec = _catalog(render, workspace_ref, {"id": ask_environment(env, "blue")})
     version = rec.one(f"{ML}:EnvironmentVersion").inputs
     assert version["name"] == "sklearn-env"
     assert version["properties"]["image"] == env.image
@@ -181,7 +202,7 @@ def test_a_single_file_model_is_one_blob_and_its_uri_names_the_file(
     file = tmp_path / "model.pkl"
     file.write_bytes(b"pickle")
     model = ModelAsset(path=str(file), name="clf", version="7")
-    rec = _catalog(render, workspace_ref, lambda c: {"model": c.model_id(model, "blue")})
+    rec = _catalog(render, workspace_ref, {"model": ask_model(model, "blue")})
     (blob,) = rec.of_type(BLOB)
     prefix = f"LocalUpload/{content_hash(file)[:32]}/model.pkl"
     assert blob.inputs["blobName"] == prefix
@@ -189,43 +210,3 @@ def test_a_single_file_model_is_one_blob_and_its_uri_names_the_file(
     props = rec.one(f"{ML}:ModelVersion").inputs["properties"]
     assert props["modelUri"].endswith(f"/datastores/amlkit_assets/paths/{prefix}")
     assert rec.outputs["model"] == f"{WORKSPACE_ID}/models/clf/versions/7"
-
-
-def test_other_content_under_one_name_and_version_is_refused(
-    render: Any, workspace_ref: WorkspaceRef, model_dir: Path, tmp_path: Path
-) -> None:
-    """Versions are immutable in Azure ML: sharing the first registration would
-    silently deploy the wrong model for the second deployment."""
-    other = tmp_path / "other"
-    other.mkdir()
-    (other / "model.joblib").write_bytes(b"other weights")
-
-    def use(catalog: AssetCatalog) -> dict[str, Any]:
-        return {
-            "blue": catalog.model_id(
-                ModelAsset(path=str(model_dir), name="clf", version="1"), "blue"
-            ),
-            "green": catalog.model_id(
-                ModelAsset(path=str(other), name="clf", version="1"), "green"
-            ),
-        }
-
-    with pytest.raises(pulumi.RunError, match=r"^green: model clf:1 is already used by another"):
-        _catalog(render, workspace_ref, use)
-
-
-def test_other_image_under_one_environment_name_and_version_is_refused(
-    render: Any, workspace_ref: WorkspaceRef
-) -> None:
-    def use(catalog: AssetCatalog) -> dict[str, Any]:
-        return {
-            "blue": catalog.environment_id(
-                EnvironmentAsset(name="serve", version="1", image="python:3.11-slim"), "blue"
-            ),
-            "green": catalog.environment_id(
-                EnvironmentAsset(name="serve", version="1", image="python:3.12-slim"), "green"
-            ),
-        }
-
-    with pytest.raises(pulumi.RunError, match=r"^green: environment serve:1 is already used"):
-        _catalog(render, workspace_ref, use)

@@ -15,7 +15,7 @@ from amlkit.specs import StackEnvironment
 from amlkit.specs.batch_endpoint import BatchEndpointSpec
 
 ML = "azure-native:machinelearningservices"
-DYNAMIC = "pulumi-python:dynamic:Resource"
+DEFAULT = "pulumi-python:dynamic/amlkit:BatchEndpointDefault"
 CLUSTER_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/cpu-cluster"
 DEFAULT_ENV = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/environments/amlkit-scoring/versions/abc"
 
@@ -37,7 +37,10 @@ def _render(
 
     def program() -> None:
         assets = AssetCatalog(
-            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+            "assets",
+            AssetCatalogArgs(
+                workspace=workspace_ref, uses=spec.asset_uses(), default_environment_id=DEFAULT_ENV
+            ),
         )
         endpoint = BatchEndpoint(
             "batch-score",
@@ -46,7 +49,7 @@ def _render(
                 environment=environment,
                 workspace=workspace_ref,
                 compute_ids={"cpu-cluster": CLUSTER_ID},
-                assets=assets,
+                assets=assets.ids,
             ),
         )
         pulumi.export("default_deployment", endpoint.default_deployment)
@@ -105,14 +108,13 @@ def test_endpoint_takes_entra_tokens_and_sends_the_default_azure_holds(two: Reco
 def test_the_default_is_written_after_every_deployment_exists(
     two: Recording, workspace_ref: WorkspaceRef
 ) -> None:
-    written = two.one(DYNAMIC, "batch-score-defaults")
+    written = two.one(DEFAULT, "batch-score-default")
     assert written.inputs["workspaceId"] == workspace_ref.workspace_id
     assert written.inputs["endpointName"] == "nightly-score"
     assert written.inputs["deploymentName"] == "tuned"
     assert written.inputs["deployments"] == ["tuned", "summary"]
     deployments = {
-        two.one(f"{ML}:BatchDeployment", f"batch-score-{n}-deployment").urn
-        for n in ("tuned", "summary")
+        two.one(f"{ML}:BatchDeployment", f"batch-score-{n}").urn for n in ("tuned", "summary")
     }
     assert deployments <= set(written.depends_on)
     # Offline nothing is written, and the output says so.
@@ -128,20 +130,20 @@ def test_one_deployment_is_the_default_without_naming_it(
         workspace_ref,
         {"name": "nightly-score", "deployments": [_deployment("only")]},
     )
-    assert one.one(DYNAMIC, "batch-score-defaults").inputs["deploymentName"] == "only"
+    assert one.one(DEFAULT, "batch-score-default").inputs["deploymentName"] == "only"
 
 
 def test_an_endpoint_without_deployments_has_no_default_to_write(
     render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef
 ) -> None:
     empty = _render(render, environment, workspace_ref, {"name": "nightly-score"})
-    assert [r for r in empty.resources if r.type == DYNAMIC] == []
+    assert [r for r in empty.resources if r.type == DEFAULT] == []
     assert empty.outputs["default_deployment"] == ""
     assert empty.outputs["default_applied"] is False
 
 
 def test_settings_reach_arm_under_their_names(two: Recording, workspace_ref: WorkspaceRef) -> None:
-    tuned = two.one(f"{ML}:BatchDeployment", "batch-score-tuned-deployment")
+    tuned = two.one(f"{ML}:BatchDeployment", "batch-score-tuned")
     assert tuned.inputs["deploymentName"] == "tuned"
     assert tuned.inputs["endpointName"] == "nightly-score"
     props = tuned.inputs["properties"]
@@ -167,7 +169,7 @@ def test_settings_reach_arm_under_their_names(two: Recording, workspace_ref: Wor
 
 
 def test_azure_defaults_and_summary_only(two: Recording, workspace_ref: WorkspaceRef) -> None:
-    props = two.one(f"{ML}:BatchDeployment", "batch-score-summary-deployment").inputs["properties"]
+    props = two.one(f"{ML}:BatchDeployment", "batch-score-summary").inputs["properties"]
     assert props["outputAction"] == "SummaryOnly"
     # Not amlkit's: azure-native's Args class fills Azure's default; unused with SummaryOnly.
     assert props["outputFileName"] == "predictions.csv"

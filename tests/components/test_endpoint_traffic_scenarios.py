@@ -88,7 +88,10 @@ class Scenario:
 
         def program() -> None:
             assets = AssetCatalog(
-                "assets", AssetCatalogArgs(workspace=ws, default_environment_id=DEFAULT_ENV)
+                "assets",
+                AssetCatalogArgs(
+                    workspace=ws, uses=spec.asset_uses(), default_environment_id=DEFAULT_ENV
+                ),
             )
             OnlineEndpoint(
                 f"online-{ENDPOINT}",
@@ -98,7 +101,7 @@ class Scenario:
                     workspace=ws,
                     role_scopes=scopes,
                     identities={},
-                    assets=assets,
+                    assets=assets.ids,
                 ),
             )
 
@@ -199,14 +202,14 @@ def test_rollout_from_create_to_destroy_never_drops_traffic(scenario: Scenario) 
     scenario.destroy()
     scenario.check_never_dropped()
     table = scenario.table()
-    split, endpoint = "online-score-traffic-split", "online-score-endpoint"
+    split, endpoint = "online-score-traffic", "online-score"
 
     # 1. One run creates the endpoint, both deployments, then the split.
     create = _steps(scenario, "create")
-    assert create[0] == ("create online-score-endpoint", "PUT endpoint score", {}), table
+    assert create[0] == ("create online-score", "PUT endpoint score", {}), table
     assert {s[:2] for s in create[1:3]} == {
-        ("create online-score-blue-deployment", "PUT deployment blue"),
-        ("create online-score-green-deployment", "PUT deployment green"),
+        ("create online-score-blue", "PUT deployment blue"),
+        ("create online-score-green", "PUT deployment green"),
     }, table
     assert create[3:] == [(f"create {split}", "PUT endpoint score", {"blue": 90, "green": 10})]
     # 2. A new split is an in-place update of the traffic resource. The endpoint's
@@ -234,12 +237,12 @@ def test_rollout_from_create_to_destroy_never_drops_traffic(scenario: Scenario) 
     # 4. Removing blue: its mirror moves off first, then it is deleted.
     assert _steps(scenario, "remove blue")[-2:] == [
         (f"update {split}", "PUT endpoint score", {"green": 100}),
-        ("delete online-score-blue-deployment", "DELETE deployment blue", {"green": 100}),
+        ("delete online-score-blue", "DELETE deployment blue", {"green": 100}),
     ], table
     # 5. Destroy: traffic to zero, then the deployment, then the endpoint.
     assert [s[:2] for s in _steps(scenario, "destroy")] == [
         (f"delete {split}", "PUT endpoint score"),
-        ("delete online-score-green-deployment", "DELETE deployment green"),
+        ("delete online-score-green", "DELETE deployment green"),
         (f"delete {endpoint}", "DELETE endpoint score"),
     ], table
     assert _steps(scenario, "destroy")[0][2] == {"green": 0}, table
@@ -252,8 +255,8 @@ def test_removing_a_deployment_with_live_traffic_moves_it_first(scenario: Scenar
     scenario.check_never_dropped()
     table = scenario.table()
     assert _steps(scenario, "remove green")[-2:] == [
-        ("update online-score-traffic-split", "PUT endpoint score", {"blue": 100}),
-        ("delete online-score-green-deployment", "DELETE deployment green", {"blue": 100}),
+        ("update online-score-traffic", "PUT endpoint score", {"blue": 100}),
+        ("delete online-score-green", "DELETE deployment green", {"blue": 100}),
     ], table
     assert scenario.standin.state.online.deployment_names() == {ENDPOINT: ["blue"]}, table
 
@@ -266,8 +269,8 @@ def test_a_traffic_change_and_a_tag_change_in_one_run(scenario: Scenario) -> Non
     scenario.check_never_dropped()
     # The endpoint goes first and keeps the live split; then the new split.
     assert _steps(scenario, "both") == [
-        ("update online-score-endpoint", "PUT endpoint score", {"blue": 100, "green": 0}),
-        ("update online-score-traffic-split", "PUT endpoint score", {"blue": 10, "green": 90}),
+        ("update online-score", "PUT endpoint score", {"blue": 100, "green": 0}),
+        ("update online-score-traffic", "PUT endpoint score", {"blue": 10, "green": 90}),
     ], scenario.table()
 
 
@@ -278,8 +281,8 @@ def test_a_new_deployment_gets_traffic_only_once_it_exists(scenario: Scenario) -
     scenario.check_applied(config)
     scenario.check_never_dropped()
     assert _steps(scenario, "add green")[-2:] == [
-        ("create online-score-green-deployment", "PUT deployment green", {"blue": 100}),
-        ("update online-score-traffic-split", "PUT endpoint score", {"blue": 80, "green": 20}),
+        ("create online-score-green", "PUT deployment green", {"blue": 100}),
+        ("update online-score-traffic", "PUT endpoint score", {"blue": 80, "green": 20}),
     ], scenario.table()
 
 
@@ -306,7 +309,11 @@ def test_a_mirror_that_breaks_azure_rules_is_refused_before_anything_is_sent(
     scenario.up("settle", _config({"blue": 100, "green": 0}))  # the endpoint catches up
     sent = len(scenario.standin.state.requests)
     recording = scenario.render(_config({"blue": 100, "green": 0}))
-    split = next(r for r in recording.resources if r.type == "pulumi-python:dynamic:Resource")
+    split = next(
+        r
+        for r in recording.resources
+        if r.type == "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic"
+    )
     split.inputs["mirrorTraffic"] = {"blue": 10}  # past the spec: the provider's check holds
     with pytest.raises(StepFailed, match="has live traffic"):
         scenario.engine.up(recording, "bad mirror")

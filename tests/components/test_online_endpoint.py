@@ -43,7 +43,10 @@ def _render(
 
     def program() -> None:
         assets = AssetCatalog(
-            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+            "assets",
+            AssetCatalogArgs(
+                workspace=workspace_ref, uses=spec.asset_uses(), default_environment_id=DEFAULT_ENV
+            ),
         )
         OnlineEndpoint(
             "online-ep",
@@ -53,7 +56,7 @@ def _render(
                 workspace=workspace_ref,
                 role_scopes=role_scopes,
                 identities={"endpoint": IDENTITY_ID},
-                assets=assets,
+                assets=assets.ids,
             ),
         )
 
@@ -141,7 +144,7 @@ def test_system_identity_gets_pull_and_read_roles_before_deployments(blue_green:
 
 
 def test_deployment_fields_reach_arm(blue_green: Recording, workspace_ref: WorkspaceRef) -> None:
-    blue = blue_green.one(f"{ML}:OnlineDeployment", "online-ep-blue-deployment").inputs
+    blue = blue_green.one(f"{ML}:OnlineDeployment", "online-ep-blue").inputs
     props = blue["properties"]
     assert blue["sku"] == {"name": "Default", "capacity": 2}
     assert props["endpointComputeType"] == "Managed"
@@ -174,9 +177,7 @@ def test_deployment_fields_reach_arm(blue_green: Recording, workspace_ref: Works
         "AMLKIT_MAX_CONCURRENT_REQUESTS": "4",
         "AMLKIT_DEPLOYMENT_NAME": "blue",
     }
-    green = blue_green.one(f"{ML}:OnlineDeployment", "online-ep-green-deployment").inputs[
-        "properties"
-    ]
+    green = blue_green.one(f"{ML}:OnlineDeployment", "online-ep-green").inputs["properties"]
     assert (
         green["environmentId"] == f"{workspace_ref.workspace_id}/environments/custom-env/versions/7"
     )
@@ -196,7 +197,7 @@ def test_runtime_variables_never_override_the_user() -> None:
 
 def test_autoscale_targets_the_deployment(blue_green: Recording) -> None:
     (setting,) = blue_green.of_type("azure-native:monitor:AutoscaleSetting")
-    deployment = blue_green.one(f"{ML}:OnlineDeployment", "online-ep-blue-deployment")
+    deployment = blue_green.one(f"{ML}:OnlineDeployment", "online-ep-blue")
     assert setting.inputs["targetResourceUri"] == deployment.id
     (profile,) = setting.inputs["profiles"]
     assert profile["capacity"] == {"minimum": "2", "maximum": "6", "default": "2"}
@@ -221,10 +222,12 @@ def test_autoscale_targets_the_deployment(blue_green: Recording) -> None:
 
 
 def test_traffic_resource_waits_for_every_deployment(blue_green: Recording) -> None:
-    split = blue_green.one("pulumi-python:dynamic:Resource")
+    split = blue_green.one(
+        "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic", "online-ep-traffic"
+    )
     deployments = {d.urn for d in blue_green.of_type(f"{ML}:OnlineDeployment")}
     assert len(deployments) == 2 and deployments <= set(split.depends_on)
-    assert split.parent == blue_green.one("amlkit:index:EndpointTraffic").urn
+    assert split.parent == blue_green.one("amlkit:index:OnlineEndpoint").urn
     inputs = {k: v for k, v in split.inputs.items() if k != "__provider"}
     assert inputs == {
         "workspaceId": WORKSPACE_ID,
@@ -245,7 +248,10 @@ def test_nothing_is_applied_offline(
 
     def program() -> None:
         assets = AssetCatalog(
-            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+            "assets",
+            AssetCatalogArgs(
+                workspace=workspace_ref, uses=spec.asset_uses(), default_environment_id=DEFAULT_ENV
+            ),
         )
         endpoint = OnlineEndpoint(
             "online-ep",
@@ -255,7 +261,7 @@ def test_nothing_is_applied_offline(
                 workspace=workspace_ref,
                 role_scopes=role_scopes,
                 identities={},
-                assets=assets,
+                assets=assets.ids,
             ),
         )
         pulumi.export("traffic", endpoint.traffic)
@@ -412,7 +418,10 @@ def _render_with(
 
     def program() -> None:
         assets = AssetCatalog(
-            "assets", AssetCatalogArgs(workspace=workspace_ref, default_environment_id=DEFAULT_ENV)
+            "assets",
+            AssetCatalogArgs(
+                workspace=workspace_ref, uses=spec.asset_uses(), default_environment_id=DEFAULT_ENV
+            ),
         )
         OnlineEndpoint(
             "online-ep",
@@ -422,7 +431,7 @@ def _render_with(
                 workspace=workspace_ref,
                 role_scopes=role_scopes,
                 identities={},
-                assets=assets,
+                assets=assets.ids,
             ),
         )
 

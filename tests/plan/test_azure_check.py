@@ -83,7 +83,7 @@ def _found(findings: list[Finding]) -> set[tuple[str, str, str, Any]]:
 
 def test_planted_faults_are_caught(plans: dict[str, dict[str, Any]]) -> None:
     findings = check_plan(_plant(plans["prod"]))
-    deployment = "online-amlkit-prod-score-blue-deployment"
+    deployment = "online-amlkit-prod-score-blue"
     assert _found(findings) == {
         (
             deployment,
@@ -94,16 +94,16 @@ def test_planted_faults_are_caught(plans: dict[str, dict[str, Any]]) -> None:
         (deployment, "bad-duration", "properties.livenessProbe.period", "10000"),
         (deployment, "read-only", "properties.provisioningState", "Succeeded"),
         (deployment, "wrong-type", "sku.capacity", "3"),
-        ("online-amlkit-prod-score-endpoint", "unknown-enum", "properties.authMode", "EntraToken"),
+        ("online-amlkit-prod-score", "unknown-enum", "properties.authMode", "EntraToken"),
         (
-            "batch-amlkit-prod-batch-classifier-deployment",
+            "batch-amlkit-prod-batch-classifier",
             "missing-required",
             "properties.codeConfiguration.scoringScript",
             None,
         ),
     }
     by_path = {f.problem.path: f for f in findings}
-    assert by_path["properties.authMode"].urn.endswith("::online-amlkit-prod-score-endpoint")
+    assert by_path["properties.authMode"].urn.endswith("::online-amlkit-prod-score")
     assert "'AADToken'" in by_path["properties.authMode"].problem.allowed
     assert "'requestTimeout' (did you mean it?)" in (
         by_path["properties.requestSettings.requestTimeOut"].problem.allowed

@@ -90,11 +90,11 @@ def previous_plan(bad_project: Path) -> Path:
                     {
                         "type": "azure-native:machinelearningservices:OnlineDeployment",
                         "urn": "urn:blue",
-                        "name": "online-bad-score-blue-deployment",
+                        "name": "online-bad-score-blue",
                         "inputs": {"endpointName": "bad-score", "deploymentName": "blue"},
                     },
                     {
-                        "type": "amlkit:index:EndpointTraffic",
+                        "type": "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic",
                         "urn": "urn:traffic",
                         "name": "online-bad-score-traffic",
                         "inputs": {"endpointName": "bad-score", "traffic": {"blue": 100}},
@@ -147,7 +147,7 @@ def test_cli_fails_the_bad_stack(cli_run: tuple[int, str, dict[str, Any]]) -> No
             "fix": BY_NAME["aml-endpoint-token-auth"].fix,
         }
     ]
-    assert auth[0]["urn"].endswith("::online-bad-score-endpoint")
+    assert auth[0]["urn"].endswith("::online-bad-score")
 
 
 @pytest.mark.parametrize("name", sorted(CAUGHT_BY_CONFIG))
@@ -173,15 +173,20 @@ def _altered(document: dict[str, Any]) -> dict[str, Any]:
     plan = copy.deepcopy(document)
 
     def one(name: str) -> dict[str, Any]:
-        (found,) = [r for r in plan["resources"] if r["name"] == name]
+        # A component and its main child share a name; the child is the Azure resource.
+        (found,) = [
+            r
+            for r in plan["resources"]
+            if r["name"] == name and not r["type"].startswith("amlkit:index:")
+        ]
         return found["inputs"]  # type: ignore[no-any-return]
 
     one("online-bad-score-traffic").update(traffic={"green": 90}, mirrorTraffic={"green": 60})
-    one("online-bad-kubernetes-blue-deployment")["deploymentName"] = "blue_1"
-    one("compute-cpu-cluster-cluster")["properties"]["disableLocalAuth"] = False
+    one("online-bad-kubernetes-blue")["deploymentName"] = "blue_1"
+    one("compute-cpu-cluster")["properties"]["disableLocalAuth"] = False
     one("workspace-registry")["adminUserEnabled"] = True
     one("workspace-key-vault")["properties"]["enablePurgeProtection"] = False
-    green = one("online-bad-score-green-deployment")["properties"]
+    green = one("online-bad-score-green")["properties"]
     green["requestSettings"]["requestTimeout"] = "PT200S"
     plan["resources"].append(
         {

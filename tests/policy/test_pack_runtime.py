@@ -193,7 +193,7 @@ def test_analyze_stack(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None:
             },
         ),
         _resource(
-            "amlkit:index:EndpointTraffic",
+            "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic",
             "traffic",
             {"endpointName": "score", "traffic": {"blue": 50, "green": 50}, "mirrorTraffic": {}},
         ),

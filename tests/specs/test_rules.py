@@ -322,6 +322,61 @@ RULES: list[tuple[str, Mutation, str, str]] = [
         "protect and ephemeral contradict",
     ),
     (
+        "an ephemeral environment has a salt, so its re-creation gets new names",
+        lambda v: v["environment"].update(ephemeral={"ttl_hours": 24}),
+        "environment",
+        "an ephemeral environment needs `salt`",
+    ),
+    (
+        "the workspace names user-assigned identities by id (it exists before them)",
+        lambda v: v.__setitem__(
+            "workspace",
+            {
+                "identity": {
+                    "type": "user_assigned",
+                    "user_assigned_identities": [{"name": "endpoint"}],
+                }
+            },
+        ),
+        "workspace",
+        "by resource_id, not by name (endpoint)",
+    ),
+    (
+        "a subnet name needs its virtual network",
+        lambda v: v["compute"][0].__setitem__("network_settings", {"subnet": "default"}),
+        "compute[cpu-cluster].network_settings",
+        "subnet 'default' needs vnet_name",
+    ),
+    (
+        "a virtual network needs a subnet",
+        lambda v: v["compute"][0].__setitem__("network_settings", {"vnet_name": "vnet"}),
+        "compute[cpu-cluster].network_settings",
+        "vnet_name needs subnet",
+    ),
+    (
+        "one model name and version holds one content",
+        lambda v: (
+            deployment(v).update(model={"path": "model", "name": "clf", "version": "1"}),
+            deployment(v, 1).update(model={"path": "code", "name": "clf", "version": "1"}),
+        ),
+        "Pulumi.test.yaml",
+        "model clf:1 is registered by online endpoint 'test-score' deployment 'blue' and by "
+        "online endpoint 'test-score' deployment 'green' with other content",
+    ),
+    (
+        "one environment name and version holds one image",
+        lambda v: (
+            deployment(v).update(
+                environment={"name": "serve", "version": "1", "image": "python:3.11-slim"}
+            ),
+            deployment(v, 1).update(
+                environment={"name": "serve", "version": "1", "image": "python:3.12-slim"}
+            ),
+        ),
+        "Pulumi.test.yaml",
+        "environment serve:1 is registered by",
+    ),
+    (
         "unknown fields are refused",
         lambda v: deployment(v).__setitem__("instance_cout", 2),
         "deployments[blue].instance_cout",
@@ -407,3 +462,16 @@ def test_rule(problems: Problems, mutation: Mutation, path: str, words: str) -> 
     assert any(path in line for line in matching), f"no problem names {path!r}: {matching}"
     for line in lines:
         assert "\n" not in line and "Traceback" not in line
+
+
+def test_one_asset_named_twice_with_the_same_content_is_one_registration(build: Build) -> None:
+    """Sharing is fine: the rule refuses other content, not a second use."""
+
+    def same(v: dict[str, Any]) -> None:
+        for index in (0, 1):
+            deployment(v, index)["model"] = {"path": "model", "name": "clf", "version": "1"}
+
+    spec = build(same)
+    uses = spec.asset_uses()
+    assert uses["test-score/blue"].model == uses["test-score/green"].model
+    assert uses["test-score/blue"].where == "online endpoint 'test-score' deployment 'blue'"

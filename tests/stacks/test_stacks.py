@@ -50,7 +50,8 @@ COMPONENTS = [
     "amlkit:index:BatchEndpoint",
     "amlkit:index:Monitoring",
     "amlkit:index:AssetCatalog",
-    "amlkit:index:EndpointTraffic",
+    "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic",
+    "pulumi-python:dynamic/amlkit:BatchEndpointDefault",
 ]
 AZURE = [
     "azure-native:storage:StorageAccount",
@@ -114,11 +115,8 @@ def test_every_batch_endpoint_gets_its_default_written_after_its_deployment(
     for stack in STACKS:
         endpoint = _one(plans[stack], f"{ML}:BatchEndpoint")
         assert "defaults" not in endpoint["inputs"]["properties"]  # nothing live offline
-        (written,) = [
-            r
-            for r in _of(plans[stack], "pulumi-python:dynamic:Resource")
-            if r["urn"].endswith("-batch-defaults")
-        ]
+        written = _one(plans[stack], "pulumi-python:dynamic/amlkit:BatchEndpointDefault")
+        assert written["name"] == f"batch-amlkit-{stack}-batch-default"
         assert written["inputs"]["endpointName"] == f"amlkit-{stack}-batch"
         assert written["inputs"]["deploymentName"] == "classifier"
         deployment = _one(plans[stack], f"{ML}:BatchDeployment")
@@ -178,11 +176,9 @@ def test_staging_carries_the_mirror_to_the_traffic_resource(
 ) -> None:
     endpoint = _one(plans["staging"], f"{ML}:OnlineEndpoint")
     assert "traffic" not in endpoint["inputs"]["properties"], "traffic is never sent at creation"
-    (split,) = [
-        r["inputs"]
-        for r in _of(plans["staging"], "pulumi-python:dynamic:Resource")
-        if r["urn"].endswith("-traffic-split")
-    ]
+    traffic = _one(plans["staging"], "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic")
+    assert traffic["name"] == "online-amlkit-staging-score-traffic"
+    split = traffic["inputs"]
     assert (split["traffic"], split["mirrorTraffic"]) == ({"blue": 100, "green": 0}, {"green": 20})
     assert "__provider" not in split
     assert plans["staging"]["outputs"]["online_traffic"]["amlkit-staging-score"] == {

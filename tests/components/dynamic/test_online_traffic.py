@@ -13,7 +13,8 @@ import pytest
 from azure.core.credentials import AccessToken
 
 from amlkit.components.dynamic.arm_client import ArmClient, ArmError
-from amlkit.components.dynamic.traffic_provider import EndpointTrafficProvider
+from amlkit.components.dynamic.endpoint_setting import EndpointSettingProvider
+from amlkit.components.dynamic.online_traffic import OnlineTraffic
 from tests.azure_standin import API_VERSION, Standin, standin_credential
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -22,8 +23,8 @@ EP = f"{WS}/onlineEndpoints/score"
 
 
 @pytest.fixture
-def provider(standin: Standin) -> EndpointTrafficProvider:
-    return EndpointTrafficProvider(standin.base_url, standin_credential)
+def provider(standin: Standin) -> EndpointSettingProvider:
+    return EndpointSettingProvider(OnlineTraffic(), standin.base_url, standin_credential)
 
 
 def _endpoint(arm: ArmClient, *deployments: str, kind: str = "Managed", **props: Any) -> None:
@@ -94,20 +95,22 @@ def _props(
 def test_check_refuses_what_azure_would_refuse(
     traffic: dict[str, Any], mirror: dict[str, Any], extra: dict[str, Any], reason: str
 ) -> None:
-    result = EndpointTrafficProvider("https://unreachable.invalid").check(
+    result = EndpointSettingProvider(OnlineTraffic(), "https://unreachable.invalid").check(
         {}, _props(traffic, mirror, **extra)
     )
     assert result.failures and reason in result.failures[0].reason
 
 
 def test_check_turns_engine_floats_into_whole_percents() -> None:
-    result = EndpointTrafficProvider().check({}, _props({"blue": 90.0, "green": 10.0}, {}))
+    result = EndpointSettingProvider(OnlineTraffic()).check(
+        {}, _props({"blue": 90.0, "green": 10.0}, {})
+    )
     assert result.failures == []
     assert result.inputs["traffic"] == {"blue": 90, "green": 10}
 
 
 def test_diff_a_new_split_is_an_in_place_update() -> None:
-    provider = EndpointTrafficProvider()
+    provider = EndpointSettingProvider(OnlineTraffic())
     old = _props({"blue": 90, "green": 10})
     assert provider.diff("id", old, _props({"blue": 90.0, "green": 10.0})).changes is False
     with_zero = _props({"blue": 90, "green": 10, "red": 0})
@@ -124,7 +127,7 @@ def test_diff_a_new_split_is_an_in_place_update() -> None:
 
 
 def test_create_writes_the_split_and_reports_what_azure_holds(
-    standin: Standin, arm: ArmClient, provider: EndpointTrafficProvider
+    standin: Standin, arm: ArmClient, provider: EndpointSettingProvider
 ) -> None:
     _endpoint(arm, "blue", "green")
     standin.state.requests.clear()
@@ -144,7 +147,7 @@ def test_create_writes_the_split_and_reports_what_azure_holds(
 
 
 def test_update_moves_traffic_and_mirror_in_one_write(
-    standin: Standin, arm: ArmClient, provider: EndpointTrafficProvider
+    standin: Standin, arm: ArmClient, provider: EndpointSettingProvider
 ) -> None:
     _endpoint(arm, "blue", "green", traffic={"blue": 100})
     result = provider.update(
@@ -158,7 +161,7 @@ def test_update_moves_traffic_and_mirror_in_one_write(
 
 
 def test_azure_refusals_surface_with_azure_message(
-    arm: ArmClient, provider: EndpointTrafficProvider
+    arm: ArmClient, provider: EndpointSettingProvider
 ) -> None:
     _endpoint(arm, "blue")  # green does not exist in Azure
     with pytest.raises(
@@ -167,13 +170,13 @@ def test_azure_refusals_surface_with_azure_message(
     ):
         provider.create(_props({"blue": 50, "green": 50}))
     with pytest.raises(ArmError, match="does not exist; its traffic cannot be set"):
-        EndpointTrafficProvider(arm.base_url, standin_credential).create(
+        EndpointSettingProvider(OnlineTraffic(), arm.base_url, standin_credential).create(
             _props({"blue": 100}, endpointName="missing")
         )
 
 
 def test_delete_sets_everything_to_zero_and_tolerates_a_gone_endpoint(
-    arm: ArmClient, provider: EndpointTrafficProvider
+    arm: ArmClient, provider: EndpointSettingProvider
 ) -> None:
     _endpoint(arm, "blue", "green", traffic={"blue": 100}, mirrorTraffic={"green": 20})
     provider.delete(EP, _props({"blue": 100}, {"green": 20}))
@@ -186,7 +189,7 @@ def test_delete_sets_everything_to_zero_and_tolerates_a_gone_endpoint(
     provider.delete(EP, _props({}))  # nothing left to do
 
 
-def test_read_reports_the_live_split(arm: ArmClient, provider: EndpointTrafficProvider) -> None:
+def test_read_reports_the_live_split(arm: ArmClient, provider: EndpointSettingProvider) -> None:
     _endpoint(arm, "blue", "green", traffic={"blue": 30, "green": 70})
     read = provider.read(EP, _props({"blue": 100}))
     assert read.outs is not None and read.outs["liveTraffic"] == {"blue": 30, "green": 70}

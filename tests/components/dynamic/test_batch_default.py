@@ -17,7 +17,8 @@ import pytest
 from amlkit.components.asset_catalog import AssetCatalog, AssetCatalogArgs
 from amlkit.components.batch_endpoint import BatchEndpoint, BatchEndpointArgs
 from amlkit.components.dynamic.arm_client import ArmClient, ArmError
-from amlkit.components.dynamic.batch_defaults import BatchDefaultsProvider
+from amlkit.components.dynamic.batch_default import BatchDefault
+from amlkit.components.dynamic.endpoint_setting import EndpointSettingProvider
 from amlkit.components.workspace_ref import WorkspaceRef
 from amlkit.plan.mock_engine import run_program
 from amlkit.specs import StackEnvironment
@@ -35,8 +36,8 @@ DEFAULT_ENV = f"{WS}/environments/amlkit-scoring/versions/abc"
 
 
 @pytest.fixture
-def provider(standin: Standin) -> BatchDefaultsProvider:
-    return BatchDefaultsProvider(standin.base_url, standin_credential)
+def provider(standin: Standin) -> EndpointSettingProvider:
+    return EndpointSettingProvider(BatchDefault(), standin.base_url, standin_credential)
 
 
 def _endpoint(arm: ArmClient, *deployments: str, default: str | None = None) -> None:
@@ -109,7 +110,7 @@ def test_the_standin_takes_entra_tokens_only_and_deployments_need_compute(
 
 
 def test_create_writes_the_default_and_keeps_the_rest(
-    standin: Standin, arm: ArmClient, provider: BatchDefaultsProvider
+    standin: Standin, arm: ArmClient, provider: EndpointSettingProvider
 ) -> None:
     _endpoint(arm, "gen1", "gen2")
     standin.state.requests.clear()
@@ -126,7 +127,7 @@ def test_create_writes_the_default_and_keeps_the_rest(
     assert held["properties"]["description"] == "nightly"
 
 
-def test_update_moves_the_default(arm: ArmClient, provider: BatchDefaultsProvider) -> None:
+def test_update_moves_the_default(arm: ArmClient, provider: EndpointSettingProvider) -> None:
     _endpoint(arm, "gen1", "gen2", default="gen1")
     result = provider.update(EP, _props("gen1", "gen1", "gen2"), _props("gen2", "gen1", "gen2"))
     assert result.outs is not None and result.outs["liveDeploymentName"] == "gen2"
@@ -134,7 +135,7 @@ def test_update_moves_the_default(arm: ArmClient, provider: BatchDefaultsProvide
 
 
 def test_check_refuses_a_default_that_is_not_a_deployment_before_sending() -> None:
-    provider = BatchDefaultsProvider("https://unreachable.invalid")
+    provider = EndpointSettingProvider(BatchDefault(), "https://unreachable.invalid")
     result = provider.check({}, _props("gen3", "gen1", "gen2"))
     assert [(f.property, f.reason) for f in result.failures] == [
         (
@@ -149,7 +150,7 @@ def test_check_refuses_a_default_that_is_not_a_deployment_before_sending() -> No
 
 
 def test_diff_updates_in_place_and_replaces_for_another_endpoint() -> None:
-    provider = BatchDefaultsProvider()
+    provider = EndpointSettingProvider(BatchDefault())
     old = _props("gen1", "gen1", "gen2")
     assert provider.diff("id", old, _props("gen1", "gen1", "gen2", applied=True)).changes is False
     assert provider.diff("id", old, _props("GEN1", "gen1", "gen2")).changes is False
@@ -160,7 +161,7 @@ def test_diff_updates_in_place_and_replaces_for_another_endpoint() -> None:
 
 
 def test_azure_refusals_surface_with_azure_message(
-    arm: ArmClient, provider: BatchDefaultsProvider
+    arm: ArmClient, provider: EndpointSettingProvider
 ) -> None:
     _endpoint(arm, "gen1")  # gen2 is in the config but not (yet) in Azure
     with pytest.raises(ArmError, match=r"400 BadRequest: defaults.deploymentName 'gen2' is not"):
@@ -170,7 +171,7 @@ def test_azure_refusals_surface_with_azure_message(
 
 
 def test_read_takes_the_default_azure_holds_and_delete_leaves_azure_alone(
-    standin: Standin, arm: ArmClient, provider: BatchDefaultsProvider
+    standin: Standin, arm: ArmClient, provider: EndpointSettingProvider
 ) -> None:
     _endpoint(arm, "gen1", "gen2", default="gen2")
     read = provider.read(EP, _props("gen1", "gen1", "gen2"))
@@ -219,7 +220,10 @@ class Runs:
 
         def program() -> None:
             assets = AssetCatalog(
-                "assets", AssetCatalogArgs(workspace=ws, default_environment_id=DEFAULT_ENV)
+                "assets",
+                AssetCatalogArgs(
+                    workspace=ws, uses=spec.asset_uses(), default_environment_id=DEFAULT_ENV
+                ),
             )
             BatchEndpoint(
                 "batch-nightly",
@@ -228,7 +232,7 @@ class Runs:
                     environment=environment,
                     workspace=ws,
                     compute_ids={"cpu-cluster": f"{ws.workspace_id}/computes/cpu-cluster"},
-                    assets=assets,
+                    assets=assets.ids,
                 ),
             )
 
