@@ -1,5 +1,5 @@
 """`amlkit config validate` and `amlkit config schema`: the stack config checked, or
-described for editors."""
+described for editors. Neither imports Pulumi."""
 
 from __future__ import annotations
 
@@ -24,11 +24,11 @@ app = typer.Typer(
 @app.command("validate")
 def validate(stack: StackOption, project_dir: ProjectOption = None) -> None:
     """Validate a stack config and the CLI v2 files it names; one line per problem."""
-    from amlkit.plan.render import load_spec
+    from amlkit.specs import load_stack_spec
     from amlkit.specs.project import find_project
 
     try:
-        spec = load_spec(find_project(project_dir), stack)
+        spec = load_stack_spec(find_project(project_dir).stacks_dir, stack)
     except ConfigError as error:
         raise fail_config(error) from None
     deployments = sum(len(e.deployments) for e in spec.online_endpoints) + sum(

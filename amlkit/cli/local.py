@@ -168,14 +168,13 @@ def batch(
     from amlkit.local.batch import job_folder, run_batch_job
     from amlkit.local.layout import LocalModeError, local_batch_deployment
     from amlkit.local.mode import workdir
-    from amlkit.plan.render import load_spec
+    from amlkit.specs import load_stack_spec
     from amlkit.specs.project import find_project
 
     try:
         project = find_project(project_dir)
-        local, deployment_spec = local_batch_deployment(
-            load_spec(project, stack), endpoint, deployment
-        )
+        spec = load_stack_spec(project.stacks_dir, stack)
+        local, deployment_spec = local_batch_deployment(spec, endpoint, deployment)
     except ConfigError as error:
         raise fail_config(error) from None
     except LocalModeError as error:
