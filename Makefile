@@ -30,7 +30,7 @@ $(SAMPLE_MODEL): $(STAMP) runtime-image/sample/train.py
 # sample model, the sample request sent through each; Ctrl-C stops them.
 # LOCAL_ARGS=--once stops as soon as the request is answered; --port 0 takes free ports.
 run: plan
-	$(BIN)/amlkit local --stack $(STACK) --request $(SAMPLE_REQUEST) $(LOCAL_ARGS)
+	$(BIN)/amlkit local serve --stack $(STACK) --request $(SAMPLE_REQUEST) $(LOCAL_ARGS)
 
 plan: setup
 	$(BIN)/amlkit plan --stack $(STACK) --json plan.json

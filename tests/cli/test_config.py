@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import shutil
+import subprocess
+import sys
 from pathlib import Path
 
 import jsonschema
@@ -109,3 +111,28 @@ def test_schema_allows_cli_v2_file_references() -> None:
         }
     }
     assert list(validator.iter_errors(doc)) == []
+
+
+@pytest.mark.parametrize(
+    "args",
+    [
+        ["config", "validate", "--stack", "prod", "--project", str(ROOT)],
+        ["config", "schema", "--output", "/dev/null"],
+    ],
+    ids=" ".join,
+)
+def test_config_commands_load_no_pulumi(args: list[str]) -> None:
+    """`config` needs the specs only: it must not pay for Pulumi's ~260 modules."""
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from amlkit.cli import app\n"
+        f"result = CliRunner().invoke(app, {args!r})\n"
+        "assert result.exit_code == 0, result.output\n"
+        "print(sorted({m.split('.')[0] for m in sys.modules} & {'pulumi', 'pulumi_azure_native'}))\n"
+    )
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=ROOT, timeout=120
+    )
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.strip() == "[]"

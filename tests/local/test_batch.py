@@ -1,4 +1,4 @@
-"""`amlkit local-batch`: a stack's batch deployment run on this machine by amlkit-batch,
+"""`amlkit local batch`: a stack's batch deployment run on this machine by amlkit-batch,
 with the deployment's settings, over real files."""
 
 from __future__ import annotations
@@ -74,9 +74,11 @@ def project(tmp_path: Path) -> Path:
     return tmp_path
 
 
-def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+def _run(
+    project: Path, *args: str, command: tuple[str, ...] = ("local", "batch")
+) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
-        [sys.executable, "-m", "amlkit", "local-batch", "--project", str(project), *args],
+        [sys.executable, "-m", "amlkit", *command, "--project", str(project), *args],
         capture_output=True,
         text=True,
         env=ENV,
@@ -101,6 +103,20 @@ def test_the_default_deployment_runs_with_its_settings(project: Path) -> None:
     again = _run(project, "--stack", "loc", "--input", str(project / "inputs"), "-o", str(out))
     assert again.returncode == 2  # Azure ML refuses to overwrite an output location
     assert (out / "scores.txt").read_text().count("\n") == 5
+
+
+def test_the_old_name_local_batch_runs_the_same_job_after_a_notice(project: Path) -> None:
+    out = project / "out"
+    args = ("--stack", "loc", "--input", str(project / "inputs"), "-o", str(out))
+    result = _run(project, *args, command=("local-batch",))
+    assert result.returncode == 0, result.stdout + result.stderr
+    assert result.stderr.splitlines()[0] == (
+        "warning amlkit local-batch is deprecated and will be removed in the next release; "
+        "use amlkit local batch"
+    )
+    rows = (out / "scores.txt").read_text().splitlines()
+    assert sorted(row.split(":")[0] for row in rows) == [f"part{i}.txt" for i in range(5)]
+    assert all(row.endswith(":main:w-7") for row in rows), rows
 
 
 def test_a_named_deployment_and_a_fresh_job_folder(project: Path) -> None:

@@ -1,4 +1,4 @@
-"""`amlkit local`, as a user runs it: real amlkit-serve processes behind real endpoint
+"""`amlkit local serve`, as a user runs it: real amlkit-serve processes behind real endpoint
 fronts on 127.0.0.1, routed by a stack's traffic, mirror and deployment header."""
 
 from __future__ import annotations
@@ -122,9 +122,13 @@ def _amlkit(project: Path, *args: str) -> list[str]:
 
 
 def _run(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
-    """`amlkit local ...` to its end (with --once or a failure), output captured."""
+    """`amlkit local serve ...` to its end (with --once or a failure), output captured."""
     return subprocess.run(
-        _amlkit(project, "local", *args), capture_output=True, text=True, env=ENV, timeout=120
+        _amlkit(project, "local", "serve", *args),
+        capture_output=True,
+        text=True,
+        env=ENV,
+        timeout=120,
     )
 
 
@@ -132,7 +136,7 @@ ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
 
 
 class Served:
-    """A running `amlkit local`, its output read in the background."""
+    """A running `amlkit local serve`, its output read in the background."""
 
     def __init__(self, process: subprocess.Popen[str], port: int) -> None:
         self.process = process
@@ -172,7 +176,7 @@ class Served:
 def served(project: Path) -> Iterator[Served]:
     port = _free_port()
     process = subprocess.Popen(
-        _amlkit(project, "local", "--stack", "split", "--port", str(port)),
+        _amlkit(project, "local", "serve", "--stack", "split", "--port", str(port)),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
@@ -330,7 +334,7 @@ def test_a_failing_init_names_the_deployment_and_shows_its_log(project: Path) ->
 
 def test_sigterm_while_deployments_start_stops_them(project: Path) -> None:
     process = subprocess.Popen(
-        _amlkit(project, "local", "--stack", "slow", "--port", "0"),
+        _amlkit(project, "local", "serve", "--stack", "slow", "--port", "0"),
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,

@@ -11,7 +11,7 @@ import pytest
 from rich.console import Console
 from typer.testing import CliRunner
 
-from amlkit import cli
+import amlkit.cli.plan as plan_command
 from amlkit.cli import EXIT_CHECK_FAILED, app
 from amlkit.plan import render as plan_module
 from amlkit.plan.azure_check import Finding, check_plan, checked_types
@@ -128,7 +128,7 @@ def test_cli_check_azure_reports_and_exits_1(
         return _plant(real(*args))
 
     monkeypatch.setattr(plan_module, "plan_document", planted)
-    monkeypatch.setattr(cli, "out", Console(width=300))  # rows on one line each
+    monkeypatch.setattr(plan_command, "out", Console(width=300))  # rows on one line each
     result = runner.invoke(
         app, ["plan", "--stack", "prod", "--check-azure", "-q", "--project", str(ROOT)]
     )

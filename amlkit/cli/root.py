@@ -1,0 +1,54 @@
+"""The `amlkit` command: one sub-command per noun, and the one old spelling kept."""
+
+from __future__ import annotations
+
+import typer
+
+from amlkit import __version__
+
+from . import config, local
+from .common import err, out
+from .plan import plan
+
+app = typer.Typer(
+    name="amlkit",
+    help="Put ML models into production on Azure Machine Learning with Pulumi.",
+    no_args_is_help=True,
+    rich_markup_mode="rich",
+    pretty_exceptions_enable=False,
+    add_completion=False,
+)
+app.command()(plan)
+app.add_typer(config.app, name="config")
+app.add_typer(local.app, name="local")
+
+RENAMED = {"local-batch": "local batch"}
+"""Old command names, each run as its new one (the same function) for one release after
+the rename, hidden from help, with a notice on stderr; delete an entry (and its alias
+below) in the release after."""
+app.command("local-batch", hidden=True)(local.batch)
+
+
+@app.callback()
+def _notice_renamed(ctx: typer.Context) -> None:
+    # The group's callback runs before the sub-command reads its options, so the notice
+    # comes first even when those options are wrong.
+    new = RENAMED.get(ctx.invoked_subcommand or "")
+    if new is not None:
+        err.print(
+            f"[yellow]warning[/] amlkit {ctx.invoked_subcommand} is deprecated and will be "
+            f"removed in the next release; use amlkit {new}",
+            highlight=False,
+            soft_wrap=True,
+        )
+
+
+@app.command(rich_help_panel="About")
+def version() -> None:
+    """Print amlkit's version."""
+    out.print(f"amlkit {__version__}")
+
+
+def main() -> None:
+    """The `amlkit` console script (and `python -m amlkit`)."""
+    app()
