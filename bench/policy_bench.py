@@ -48,11 +48,11 @@ def import_seconds() -> float:
 
 def check_seconds(stack: str, runs: int) -> tuple[list[float], int, int]:
     from amlkit.plan.policy_check import check_stack
-    from amlkit.plan.render import load_spec, plan_document, render
+    from amlkit.plan.render import plan_document, render
     from amlkit.specs.project import find_project
 
     project = find_project(ROOT)
-    spec = load_spec(project, stack)
+    spec = project.load_spec(stack)
     document = plan_document(project, stack, render(project, stack))
     times = []
     violations = 0

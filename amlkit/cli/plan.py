@@ -65,14 +65,14 @@ def plan(
     """
     # Imported here, not at the top: `amlkit --help` and `amlkit config` stay free of Pulumi.
     from amlkit.plan.policy_check import check_stack
-    from amlkit.plan.render import load_spec, plan_document, render, write_json
+    from amlkit.plan.render import plan_document, render, write_json
     from amlkit.plan.view import policy_table, resource_tree, type_table
     from amlkit.specs.project import find_project
 
     started = time.perf_counter()
     try:
         project = find_project(project_dir)
-        spec = load_spec(project, stack)
+        spec = project.load_spec(stack)
     except ConfigError as error:
         raise fail_config(error) from None
     try:

@@ -19,7 +19,6 @@ from types import FrameType
 from rich.console import Console
 from rich.markup import escape
 
-from amlkit.plan.render import load_spec
 from amlkit.specs.project import Project
 
 from .layout import LocalModeError, local_endpoints
@@ -59,7 +58,7 @@ def workdir(project: Project, stack: str) -> Path:
 
 def run_local(project: Project, options: LocalOptions, out: Console, err: Console) -> int:
     """Serve the stack; the exit code. Raises ConfigError and LocalModeError."""
-    spec = load_spec(project, options.stack)
+    spec = project.load_spec(options.stack)
     endpoints = local_endpoints(spec, options.endpoints)
     if not endpoints:
         raise LocalModeError(f"stack {options.stack} has no online endpoints to serve")

@@ -12,7 +12,6 @@ import runpy
 from pathlib import Path
 from typing import Any
 
-from amlkit.specs import StackSpec, load_stack_spec
 from amlkit.specs.project import Project
 from amlkit.specs.stack_config import (
     read_stack_config,
@@ -26,11 +25,6 @@ PROVIDER_INPUT = "__provider"  # a dynamic resource's pickled provider: code, no
 ASSET_SIG = "c44067f5952c0a294b673a41bacd8c17"
 ARCHIVE_SIG = "0def7320c3a5731c473e5ecbe6d01bc7"
 SIG = "4dabf18193072939515e22adb298388d"
-
-
-def load_spec(project: Project, stack: str) -> StackSpec:
-    """Validate the stack's config (raises ConfigError, one problem a line)."""
-    return load_stack_spec(project.stacks_dir, stack)
 
 
 def render(project: Project, stack: str) -> Recording:

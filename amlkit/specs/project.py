@@ -7,7 +7,9 @@ from pathlib import Path
 
 import yaml
 
-from . import ConfigError, Problem
+from .errors import ConfigError, Problem
+from .stack import StackSpec
+from .stack_config import load_stack_spec
 
 
 @dataclass(frozen=True)
@@ -18,6 +20,10 @@ class Project:
     """The stack program's folder (`main:` of Pulumi.yaml)."""
     stacks_dir: Path
     """Where `Pulumi.<stack>.yaml` files live (`stackConfigDir:`)."""
+
+    def load_spec(self, stack: str) -> StackSpec:
+        """The stack's config, validated (raises ConfigError, one problem a line)."""
+        return load_stack_spec(self.stacks_dir, stack)
 
     def stacks(self) -> list[str]:
         return sorted(

@@ -13,7 +13,6 @@ import pytest
 
 from amlkit.local.layout import LocalEndpoint, lay_out_model, local_endpoints
 from amlkit.local.router import EndpointRouter
-from amlkit.plan.render import load_spec
 from amlkit.specs import ConfigError, StackSpec, build_stack_spec
 from amlkit.specs.project import find_project
 from tests.conftest import ROOT
@@ -45,7 +44,7 @@ def _deployment(name: str, **extra: Any) -> dict[str, Any]:
 
 
 def test_the_dev_stack_serves_its_blue_deployment_with_its_request_settings() -> None:
-    (endpoint,) = local_endpoints(load_spec(find_project(ROOT), "dev"))
+    (endpoint,) = local_endpoints(find_project(ROOT).load_spec("dev"))
     assert endpoint.name == "amlkit-dev-score"
     assert endpoint.traffic == {"blue": 100}
     (blue,) = endpoint.deployments

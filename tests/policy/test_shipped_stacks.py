@@ -14,7 +14,7 @@ from typer.testing import CliRunner
 
 from amlkit.cli import EXIT_BAD_CONFIG, app
 from amlkit.plan.policy_check import PolicyReport, check_stack, read_pack_config
-from amlkit.plan.render import load_spec, plan_document, render
+from amlkit.plan.render import plan_document, render
 from amlkit.policy import BY_NAME
 from amlkit.specs import ConfigError
 from amlkit.specs.project import Project, find_project
@@ -49,7 +49,7 @@ def documents(project: Project) -> dict[str, dict[str, Any]]:
 
 
 def _report(project: Project, stack: str, document: dict[str, Any]) -> PolicyReport:
-    return check_stack(project, stack, load_spec(project, stack), document)
+    return check_stack(project, stack, project.load_spec(stack), document)
 
 
 @pytest.mark.parametrize("stack", STACKS)
