@@ -21,6 +21,9 @@ class Spec(BaseModel):
         populate_by_name=True,
         str_strip_whitespace=True,
         validate_default=True,
+        # Field docstrings become schema descriptions: `amlkit config schema` carries
+        # them to editors, which show them on hover.
+        use_attribute_docstrings=True,
     )
 
 
