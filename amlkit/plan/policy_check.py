@@ -1,6 +1,6 @@
 """Run the policy pack's rules over an offline plan, at the stack's levels.
 
-The same rule objects `pulumi preview --policy-pack policy` runs (policy.rules),
+The same rule objects `pulumi preview --policy-pack policy` runs (amlkit.policy),
 fed the plan's resources the way the engine feeds them: inputs behind
 pulumi_policy's unknown-checking proxy, protect and parent in the options, pack
 config per rule. Levels come from the stack's `amlkit:policy.config` file, in the
@@ -28,7 +28,7 @@ from pulumi_policy import (
 from pulumi_policy.proxy import unknown_checking_proxy
 
 from amlkit.policy import RULES, NotApplicable, ResourceRule, Rule, StackRule
-from amlkit.policy.stack import STACK_OUTPUTS
+from amlkit.policy.secrets import STACK_OUTPUTS
 from amlkit.specs import ConfigError, Problem, StackSpec
 from amlkit.specs.errors import display_path
 from amlkit.specs.project import Project

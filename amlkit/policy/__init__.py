@@ -26,16 +26,11 @@ from .deployments import (
 )
 from .endpoints import endpoint_token_auth, names
 from .governance import governance, stateful_protected
-from .monitoring import log_retention
+from .identity import iam_least_privilege
+from .monitoring import log_retention, monitoring_wired
 from .network import acr_network_restricted, workspace_network_isolation, workspace_public_access
-from .stack import (
-    delete_live_traffic,
-    endpoint_mirror_traffic,
-    endpoint_traffic,
-    iam_least_privilege,
-    monitoring_wired,
-    secrets_not_plaintext,
-)
+from .secrets import secrets_not_plaintext
+from .traffic import delete_live_traffic, endpoint_mirror_traffic, endpoint_traffic
 
 Rule = ResourceRule | StackRule
 

@@ -22,6 +22,7 @@ from pulumi_policy import (
     EnforcementLevel,
     PolicyComplianceFramework,
     PolicyConfigSchema,
+    PolicyResource,
     ReportViolation,
     ResourceValidationArgs,
     ResourceValidationPolicy,
@@ -338,3 +339,11 @@ def num(value: Any) -> Any:
     if value is not None and (isinstance(value, bool) or not isinstance(value, int | float)):
         raise TypeError(f"expected a number, got {type(value).__name__} {value!r}")
     return value
+
+
+Found = Iterator[tuple[str, str | None]]
+"""What a stack rule yields: a problem and the URN it is about (None: the stack)."""
+
+
+def of_type(resources: Iterable[PolicyResource], typ: str) -> list[PolicyResource]:
+    return [r for r in resources if r.resource_type == typ]

@@ -26,7 +26,8 @@ from amlkit.policy.base import (
     USER_ASSIGNED_IDENTITY,
     WORKSPACE,
 )
-from amlkit.policy.stack import ACR_PULL, STACK_OUTPUTS
+from amlkit.policy.identity import ACR_PULL
+from amlkit.policy.secrets import STACK_OUTPUTS
 from tests.policy.conftest import UNKNOWN, not_applicable, policy_resource, problems, stack_args
 
 RG = "/subscriptions/s/resourceGroups/rg"
