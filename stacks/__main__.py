@@ -83,6 +83,7 @@ assets = AssetCatalog(
         workspace=workspace.ref,
         uses=spec.asset_uses(),
         default_environment_id=image.environment_id,
+        batch_environment_id=image.batch_environment_id,
     ),
 )
 clusters = {
@@ -143,6 +144,7 @@ pulumi.export("resource_group", group.name)
 pulumi.export("workspace", workspace.workspace_name)
 pulumi.export("registry", workspace.registry_login_server)
 pulumi.export("scoring_image", image.image_ref)
+pulumi.export("batch_image", image.batch_image_ref)
 pulumi.export("online_endpoints", {name: e.scoring_uri for name, e in online.items()})
 pulumi.export("online_traffic", {name: e.traffic for name, e in online.items()})
 pulumi.export("batch_endpoints", {name: e.scoring_uri for name, e in batch.items()})

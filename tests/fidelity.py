@@ -92,7 +92,10 @@ def amlkit_body(file: Path) -> dict[str, Any]:
         assets = AssetCatalog(
             "assets",
             AssetCatalogArgs(
-                workspace=WORKSPACE, uses=_uses(spec), default_environment_id=DEFAULT_ENV
+                workspace=WORKSPACE,
+                uses=_uses(spec),
+                default_environment_id=DEFAULT_ENV,
+                batch_environment_id=DEFAULT_ENV,
             ),
         )
         _component(spec, assets)

@@ -11,7 +11,8 @@ Assets are handled as `az ml` handles them:
   unchanged folder changes nothing;
 - an inline environment (image, optionally a conda file) becomes an environment
   version; an omitted environment, or `image: scoring-image`, is the stack's own
-  scoring image.
+  runtime image: the online one for online deployments, the batch one (with Azure's
+  batch driver requirements) for batch deployments.
 
 One catalog registers every deployment's assets in its constructor, and two
 deployments naming the same asset share one registration: in Azure an asset
@@ -45,7 +46,7 @@ from amlkit.specs.asset_uses import (
     model_registration,
     slug,
 )
-from amlkit.specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset, Route
+from amlkit.specs.assets import CodeConfiguration, ModelAsset, Route
 
 from .workspace_ref import WorkspaceRef
 
@@ -58,7 +59,9 @@ class AssetCatalogArgs:
     uses: Mapping[str, AssetUse]
     """Every deployment's assets, by `asset_uses.use_key(endpoint, deployment)`."""
     default_environment_id: pulumi.Input[str] | None = None
-    """The stack's scoring image environment version, for deployments without one."""
+    """The stack's online image environment version, for online deployments without one."""
+    batch_environment_id: pulumi.Input[str] | None = None
+    """The stack's batch image environment version, for batch deployments without one."""
 
 
 @dataclass(frozen=True)
@@ -83,7 +86,10 @@ class AssetCatalog(pulumi.ComponentResource):
         super().__init__("amlkit:index:AssetCatalog", name, None, opts)
         self._name = name
         self._ws = args.workspace
-        self._default_environment = args.default_environment_id
+        self._defaults = {
+            "online": args.default_environment_id,
+            "batch": args.batch_environment_id,
+        }
         self._registered: dict[tuple[str, str, str], pulumi.Output[str]] = {}
         self._subscription = authorization.get_client_config_output().subscription_id
         self.ids = {key: self._register(use) for key, use in args.uses.items()}
@@ -95,7 +101,7 @@ class AssetCatalog(pulumi.ComponentResource):
         return AssetIds(
             model_id=self._model(use.model, use.owner) if use.model is not None else None,
             code_id=self._code(use.code, use.owner) if use.code is not None else None,
-            environment_id=None if use.no_code else self._environment(use.environment, use.owner),
+            environment_id=None if use.no_code else self._environment(use),
         )
 
     # -- references -----------------------------------------------------------------
@@ -222,15 +228,15 @@ class AssetCatalog(pulumi.ComponentResource):
         self._id_of(reg, registered)
         return registered.id
 
-    def _environment(
-        self, environment: EnvironmentAsset | str | None, owner: str
-    ) -> pulumi.Output[str]:
+    def _environment(self, use: AssetUse) -> pulumi.Output[str]:
+        environment, owner = use.environment, use.owner
         if isinstance(environment, str):
             return self._reference_id("environments", environment)
         if environment is None or not is_own_environment(environment):
-            if self._default_environment is None:
-                raise ValueError(f"{owner}: no environment, and the stack has no scoring image")
-            return pulumi.Output.from_input(self._default_environment)
+            default = self._defaults[use.kind]
+            if default is None:  # the stack program always passes both
+                raise ValueError(f"amlkit bug: {use.where} has no {use.kind} image environment")
+            return pulumi.Output.from_input(default)
         reg = environment_registration(environment, owner, environment_hash(environment))
         known = self._once(reg)
         if known is not None:

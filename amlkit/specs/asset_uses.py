@@ -45,6 +45,8 @@ class AssetUse:
 
     owner: str
     """The deployment's name: unnamed local assets are named after it (`<owner>-model`)."""
+    kind: Literal["online", "batch"]
+    """Which of the stack's images is its default environment."""
     where: str
     """How messages name the deployment: `online endpoint 'score' deployment 'blue'`."""
     model: ModelAsset | str | None
@@ -63,9 +65,12 @@ def use_key(endpoint: str, deployment: str) -> str:
     return f"{endpoint}/{deployment}"
 
 
-def asset_use(kind: str, endpoint: str, deployment: UsesAssets) -> tuple[str, AssetUse]:
+def asset_use(
+    kind: Literal["online", "batch"], endpoint: str, deployment: UsesAssets
+) -> tuple[str, AssetUse]:
     return use_key(endpoint, deployment.name), AssetUse(
         owner=deployment.name,
+        kind=kind,
         where=f"{kind} endpoint {endpoint!r} deployment {deployment.name!r}",
         model=deployment.model,
         code=deployment.code_configuration,

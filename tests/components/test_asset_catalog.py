@@ -18,6 +18,7 @@ from tests.components.conftest import WORKSPACE_ID
 ML = "azure-native:machinelearningservices"
 BLOB = "azure-native:storage:Blob"
 DEFAULT_ENV = f"{WORKSPACE_ID}/environments/amlkit-scoring/versions/sha256-abc"
+BATCH_ENV = f"{WORKSPACE_ID}/environments/amlkit-batch/versions/sha256-def"
 REGISTRY_MODEL = "azureml://registries/azureml/models/distilbert-base-uncased/versions/11"
 
 
@@ -48,16 +49,18 @@ REFERENCED_CODE = CodeConfiguration(code="azureml:scoring-code:4", scoring_scrip
 
 
 def ask_model(value: ModelAsset | str, owner: str = "blue") -> Ask:
-    return AssetUse(owner, owner, model=value, code=None, environment=SCORING), "model_id"
+    return AssetUse(owner, "online", owner, model=value, code=None, environment=SCORING), "model_id"
 
 
 def ask_code(value: CodeConfiguration, owner: str = "blue") -> Ask:
-    return AssetUse(owner, owner, model=None, code=value, environment=SCORING), "code_id"
+    return AssetUse(owner, "online", owner, model=None, code=value, environment=SCORING), "code_id"
 
 
-def ask_environment(value: EnvironmentAsset | str | None, owner: str = "blue") -> Ask:
+def ask_environment(
+    value: EnvironmentAsset | str | None, owner: str = "blue", kind: str = "online"
+) -> Ask:
     # With code, so that no environment is not Azure's no-code deployment.
-    use = AssetUse(owner, owner, model=None, code=REFERENCED_CODE, environment=value)
+    use = AssetUse(owner, kind, owner, model=None, code=REFERENCED_CODE, environment=value)  # type: ignore[arg-type]
     return use, "environment_id"
 
 
@@ -69,6 +72,7 @@ def _catalog(render: Any, workspace_ref: WorkspaceRef, asks: dict[str, Ask]) -> 
                 workspace=workspace_ref,
                 uses={key: use for key, (use, _) in asks.items()},
                 default_environment_id=DEFAULT_ENV,
+                batch_environment_id=BATCH_ENV,
             ),
         )
         for key, (_, field) in asks.items():
@@ -90,6 +94,7 @@ def test_references_become_full_arm_ids(render: Any, workspace_ref: WorkspaceRef
             "code": ask_code(code, "blue"),
             "env": ask_environment("azureml:sklearn-env:12", "blue"),
             "default_env": ask_environment(None, "blue"),
+            "batch_default_env": ask_environment(None, "nightly", kind="batch"),
             "scoring_image": ask_environment(EnvironmentAsset(image="scoring-image"), "blue"),
         },
     )
@@ -101,6 +106,8 @@ def test_references_become_full_arm_ids(render: Any, workspace_ref: WorkspaceRef
         "code": f"{WORKSPACE_ID}/codes/scoring-code/versions/4",
         "env": f"{WORKSPACE_ID}/environments/sklearn-env/versions/12",
         "default_env": DEFAULT_ENV,
+        # A batch deployment runs Azure's batch driver: the batch image is its default.
+        "batch_default_env": BATCH_ENV,
         "scoring_image": DEFAULT_ENV,
     }
     # Nothing to upload or register for references.

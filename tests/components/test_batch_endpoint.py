@@ -17,7 +17,11 @@ from amlkit.specs.batch_endpoint import BatchEndpointSpec
 ML = "azure-native:machinelearningservices"
 DEFAULT = "pulumi-python:dynamic/amlkit:BatchEndpointDefault"
 CLUSTER_ID = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/computes/cpu-cluster"
-DEFAULT_ENV = "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws/environments/amlkit-scoring/versions/abc"
+WS_ID = (
+    "/subscriptions/0/resourceGroups/rg/providers/Microsoft.MachineLearningServices/workspaces/ws"
+)
+DEFAULT_ENV = f"{WS_ID}/environments/amlkit-scoring/versions/abc"
+BATCH_ENV = f"{WS_ID}/environments/amlkit-batch/versions/def"
 
 
 def _deployment(name: str, **fields: Any) -> dict[str, Any]:
@@ -39,7 +43,10 @@ def _render(
         assets = AssetCatalog(
             "assets",
             AssetCatalogArgs(
-                workspace=workspace_ref, uses=spec.asset_uses(), default_environment_id=DEFAULT_ENV
+                workspace=workspace_ref,
+                uses=spec.asset_uses(),
+                default_environment_id=DEFAULT_ENV,
+                batch_environment_id=BATCH_ENV,
             ),
         )
         endpoint = BatchEndpoint(
@@ -165,7 +172,8 @@ def test_settings_reach_arm_under_their_names(two: Recording, workspace_ref: Wor
         "codeId": f"{workspace_ref.workspace_id}/codes/batch-code/versions/2",
         "scoringScript": "batch.py",
     }
-    assert props["environmentId"] == DEFAULT_ENV  # the stack's scoring image
+    # The stack's batch image (Azure's batch driver runs in it), not the online one.
+    assert props["environmentId"] == BATCH_ENV
 
 
 def test_azure_defaults_and_summary_only(two: Recording, workspace_ref: WorkspaceRef) -> None:

@@ -222,7 +222,7 @@ class Runs:
             assets = AssetCatalog(
                 "assets",
                 AssetCatalogArgs(
-                    workspace=ws, uses=spec.asset_uses(), default_environment_id=DEFAULT_ENV
+                    workspace=ws, uses=spec.asset_uses(), batch_environment_id=DEFAULT_ENV
                 ),
             )
             BatchEndpoint(
