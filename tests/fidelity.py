@@ -37,17 +37,18 @@ from amlkit.specs import (
     load_cli_yaml,
 )
 from amlkit.specs.asset_uses import AssetUse, asset_use, use_key
+from tests.cli_v2 import ENDPOINT_NAME, azure_ai_ml_load, schema_kind
 
 ML = "azure-native:machinelearningservices"
 LOCATION = "westeurope"
-SUB = "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-amlkit-test/providers"
+SUBSCRIPTION = "00000000-0000-0000-0000-000000000000"
+RESOURCE_GROUP = "rg-amlkit-test"
+SUB = f"/subscriptions/{SUBSCRIPTION}/resourceGroups/{RESOURCE_GROUP}/providers"
 WORKSPACE_ID = f"{SUB}/Microsoft.MachineLearningServices/workspaces/mlw-amlkit-test"
 DEFAULT_ENV = f"{WORKSPACE_ID}/environments/amlkit-scoring/versions/1"
-ENDPOINT_NAME = "my-endpoint"
-"""For deployment files that name no endpoint (`az ml ... --endpoint-name` supplies it)."""
 
 WORKSPACE = WorkspaceRef(
-    resource_group_name="rg-amlkit-test",
+    resource_group_name=RESOURCE_GROUP,
     workspace_name="mlw-amlkit-test",
     workspace_id=WORKSPACE_ID,
     location=LOCATION,
@@ -64,29 +65,21 @@ SCOPES = RoleScopes(
 )
 ENVIRONMENT = StackEnvironment(name="test", location=LOCATION)
 
-# CLI v2 schema -> (azure-ai-ml loader, azure-native type amlkit renders)
-KINDS = {
-    "managedOnlineEndpoint": ("load_online_endpoint", "OnlineEndpoint"),
-    "kubernetesOnlineEndpoint": ("load_online_endpoint", "OnlineEndpoint"),
-    "managedOnlineDeployment": ("load_online_deployment", "OnlineDeployment"),
-    "kubernetesOnlineDeployment": ("load_online_deployment", "OnlineDeployment"),
-    "batchEndpoint": ("load_batch_endpoint", "BatchEndpoint"),
-    "modelBatchDeployment": ("load_model_batch_deployment", "BatchDeployment"),
-    "amlCompute": ("load_compute", "Compute"),
+NATIVE_TYPES = {
+    "managedOnlineEndpoint": "OnlineEndpoint",
+    "kubernetesOnlineEndpoint": "OnlineEndpoint",
+    "managedOnlineDeployment": "OnlineDeployment",
+    "kubernetesOnlineDeployment": "OnlineDeployment",
+    "batchEndpoint": "BatchEndpoint",
+    "modelBatchDeployment": "BatchDeployment",
+    "amlCompute": "Compute",
 }
+"""The azure-native type amlkit renders for each CLI v2 kind (tests/cli_v2.py SPECS)."""
 
 
-def schema_kind(file: Path) -> str:
-    import yaml
-
-    schema = str(yaml.safe_load(file.read_text())["$schema"])
-    return schema.strip().rsplit("/", 1)[-1].removesuffix(".schema.json")
-
-
-def amlkit_body(file: Path) -> dict[str, Any]:
-    """The body azure-native would PUT for the file, rendered by amlkit's component."""
+def amlkit_render(file: Path) -> Recording:
+    """The file loaded by amlkit and rendered by its component under the mock engine."""
     spec = load_cli_yaml(file)
-    typ = f"{ML}:{KINDS[schema_kind(file)][1]}"
 
     def program() -> None:
         assets = AssetCatalog(
@@ -100,8 +93,13 @@ def amlkit_body(file: Path) -> dict[str, Any]:
         )
         _component(spec, assets)
 
-    recording: Recording = run_program(program, project="amlkit", stack="test")
-    (resource,) = recording.of_type(typ)
+    return run_program(program, project="amlkit", stack="test")
+
+
+def amlkit_body(file: Path, recording: Recording | None = None) -> dict[str, Any]:
+    """The body azure-native would PUT for the file, rendered by amlkit's component."""
+    typ = f"{ML}:{NATIVE_TYPES[schema_kind(file)]}"
+    (resource,) = (recording or amlkit_render(file)).of_type(typ)
     model = azure_models.model_for(typ)
     assert model is not None
     return azure_body.request_body(typ, resource.inputs, model)
@@ -181,16 +179,16 @@ def _component(spec: object, assets: AssetCatalog) -> None:
 def azure_ai_ml_body(file: Path) -> dict[str, Any]:
     """The body azure-ai-ml would PUT for the file (its loader and REST conversion)."""
     from azure.ai.ml._restclient.arm_ml_service._utils.model_base import SdkJSONEncoder
-    from azure.ai.ml.entities import _load_functions
 
-    loader = getattr(_load_functions, KINDS[schema_kind(file)][0])
-    overrides = [{"endpoint_name": ENDPOINT_NAME}] if "Deployment" in schema_kind(file) else None
-    entity = loader(file, params_override=overrides)
+    entity = azure_ai_ml_load(file)
     if schema_kind(file).endswith("OnlineEndpoint"):
         rest = entity._to_rest_online_endpoint(location=LOCATION)
     elif schema_kind(file) == "batchEndpoint":
         rest = entity._to_rest_batch_endpoint(location=LOCATION)
     elif schema_kind(file) == "amlCompute":
+        # As its compute operations do before the conversion: `vnet_name` + `subnet`
+        # become the subnet's ARM id in the workspace's subscription and resource group.
+        entity._set_full_subnet_name(SUBSCRIPTION, RESOURCE_GROUP)
         rest = entity._to_rest_object()
     else:
         rest = entity._to_rest_object(location=LOCATION)
@@ -211,7 +209,7 @@ def azure_ai_ml_body(file: Path) -> dict[str, Any]:
 
 
 def canonical(file: Path, body: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
-    model = azure_models.model_for(f"{ML}:{KINDS[schema_kind(file)][1]}")
+    model = azure_models.model_for(f"{ML}:{NATIVE_TYPES[schema_kind(file)]}")
     assert model is not None
     return check_body(body, model)
 

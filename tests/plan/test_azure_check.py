@@ -139,6 +139,6 @@ def test_cli_check_azure_reports_and_exits_1(
         "'EntraToken'",
         "read-only",
         "missing-required",
-        "3 of 11 Azure ML resources",
+        "3 of 12 Azure ML resources",
     ]:
         assert text in result.output

@@ -1,4 +1,8 @@
-"""Every CLI v2 file of Microsoft's samples loads as it is; unsupported kinds say so in one line."""
+"""Every CLI v2 file of Microsoft's samples loads as it is; unsupported kinds say so in one line.
+
+The samples live outside the repository (`EXAMPLES`); without them these tests skip
+with the reason (tests/conftest.py), and the project's own fixtures get the same
+checks (test_cli_v2_fixtures.py)."""
 
 from __future__ import annotations
 
@@ -9,40 +13,37 @@ import yaml
 
 from amlkit.specs import (
     BatchDeploymentSpec,
-    BatchEndpointSpec,
     ComputeClusterSpec,
     ConfigError,
     OnlineDeploymentSpec,
     OnlineEndpointSpec,
     load_cli_yaml,
 )
-from tests.conftest import EXAMPLES
+from tests.cli_v2 import SPECS, azure_ai_ml_load, disagreements, schema_kind
+from tests.conftest import example_files
 
 UNSUPPORTED = {"cli/endpoints/batch/deploy-pipelines/hello-batch/deployment.yml"}
-EXAMPLE_FILES = sorted(
-    str(p.relative_to(EXAMPLES)) for p in EXAMPLES.rglob("*.y*ml") if p.name != "README.md"
-)
+SUPPORTED = example_files(lambda p: schema_kind(p) in SPECS)
 
 
-def test_the_snapshot_has_the_expected_files() -> None:
-    assert len(EXAMPLE_FILES) == 19
+def test_the_snapshot_has_the_expected_files(shared_examples: Path) -> None:
+    assert len(example_files()) == 19
+    assert sorted(set(example_files()) - set(SUPPORTED)) == sorted(UNSUPPORTED)
 
 
-@pytest.mark.parametrize("relative", [f for f in EXAMPLE_FILES if f not in UNSUPPORTED])
+@pytest.mark.parametrize("relative", SUPPORTED)
 def test_supported_file_loads(examples: Path, relative: str) -> None:
     spec = load_cli_yaml(examples / relative)
     raw = yaml.safe_load((examples / relative).read_text())
     assert spec.name == raw["name"]  # type: ignore[attr-defined]
-    expected = {
-        "managedOnlineEndpoint": OnlineEndpointSpec,
-        "kubernetesOnlineEndpoint": OnlineEndpointSpec,
-        "managedOnlineDeployment": OnlineDeploymentSpec,
-        "kubernetesOnlineDeployment": OnlineDeploymentSpec,
-        "batchEndpoint": BatchEndpointSpec,
-        "modelBatchDeployment": BatchDeploymentSpec,
-        "amlCompute": ComputeClusterSpec,
-    }[raw["$schema"].rsplit("/", 1)[-1].removesuffix(".schema.json")]
-    assert isinstance(spec, expected)
+    assert isinstance(spec, SPECS[schema_kind(examples / relative)])
+
+
+@pytest.mark.parametrize("relative", SUPPORTED)
+def test_azure_ai_ml_reads_the_values_amlkit_reads(examples: Path, relative: str) -> None:
+    """azure-ai-ml, Azure's own loader, holds every value the file sets as amlkit does."""
+    file = examples / relative
+    assert disagreements(load_cli_yaml(file), azure_ai_ml_load(file), file) == {}
 
 
 @pytest.mark.parametrize("relative", sorted(UNSUPPORTED))
@@ -105,47 +106,3 @@ def test_local_paths_resolve_against_the_file(examples: Path) -> None:
     assert blue.code_configuration.code == str(
         (examples / "cli/endpoints/online/model-1/onlinescoring").resolve()
     )
-
-
-@pytest.mark.parametrize(
-    ("loader", "relative"),
-    [
-        ("load_online_endpoint", "cli/endpoints/online/managed/sample/endpoint.yml"),
-        ("load_online_deployment", "cli/endpoints/online/managed/sample/blue-deployment.yml"),
-        (
-            "load_online_deployment",
-            "cli/endpoints/online/kubernetes/kubernetes-blue-deployment.yml",
-        ),
-        ("load_batch_endpoint", "cli/endpoints/batch/deploy-models/mnist-classifier/endpoint.yml"),
-        (
-            "load_model_batch_deployment",
-            "cli/endpoints/batch/deploy-models/mnist-classifier/deployment-torch/deployment.yml",
-        ),
-        ("load_compute", "cli/resources/compute/cluster-basic.yml"),
-    ],
-)
-def test_azure_ai_ml_reads_the_same_values(examples: Path, loader: str, relative: str) -> None:
-    """azure-ai-ml, Azure's own loader, reads the same names, counts and settings."""
-    from azure.ai.ml.entities import _load_functions
-
-    theirs = getattr(_load_functions, loader)(examples / relative)
-    ours = load_cli_yaml(examples / relative)
-    assert ours.name == theirs.name  # type: ignore[attr-defined]
-    if isinstance(ours, OnlineDeploymentSpec):
-        assert ours.instance_count == theirs.instance_count
-        assert ours.instance_type == theirs.instance_type
-    if isinstance(ours, BatchDeploymentSpec):
-        assert ours.settings.mini_batch_size == theirs.settings.mini_batch_size
-        assert (
-            ours.settings.max_concurrency_per_instance
-            == theirs.settings.max_concurrency_per_instance
-        )
-        assert ours.settings.retry_settings.timeout == theirs.settings.retry_settings.timeout
-    if isinstance(ours, ComputeClusterSpec):
-        assert (ours.min_instances, ours.max_instances) == (
-            theirs.min_instances,
-            theirs.max_instances,
-        )
-        assert ours.idle_time_before_scale_down == theirs.idle_time_before_scale_down
-    if isinstance(ours, OnlineEndpointSpec):
-        assert ours.auth_mode == theirs.auth_mode
