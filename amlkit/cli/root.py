@@ -6,7 +6,7 @@ import typer
 
 from amlkit import __version__
 
-from . import config, env, local
+from . import config, cost, env, local
 from .common import err, out
 from .plan import plan
 from .teardown import teardown
@@ -23,6 +23,7 @@ app.command()(plan)
 app.add_typer(config.app, name="config")
 app.add_typer(local.app, name="local")
 app.add_typer(env.app, name="env")
+app.add_typer(cost.app, name="cost")
 app.command()(teardown)
 
 RENAMED = {"local-batch": "local batch"}
