@@ -6,7 +6,7 @@ import typer
 
 from amlkit import __version__
 
-from . import config, cost, env, local
+from . import ci, config, cost, env, local
 from .common import err, out
 from .plan import plan
 from .teardown import teardown
@@ -24,6 +24,7 @@ app.add_typer(config.app, name="config")
 app.add_typer(local.app, name="local")
 app.add_typer(env.app, name="env")
 app.add_typer(cost.app, name="cost")
+app.add_typer(ci.app, name="ci")
 app.command()(teardown)
 
 RENAMED = {"local-batch": "local batch"}
