@@ -6,9 +6,10 @@ import typer
 
 from amlkit import __version__
 
-from . import config, local
+from . import ci, config, cost, env, local
 from .common import err, out
 from .plan import plan
+from .teardown import teardown
 
 app = typer.Typer(
     name="amlkit",
@@ -21,6 +22,10 @@ app = typer.Typer(
 app.command()(plan)
 app.add_typer(config.app, name="config")
 app.add_typer(local.app, name="local")
+app.add_typer(env.app, name="env")
+app.add_typer(cost.app, name="cost")
+app.add_typer(ci.app, name="ci")
+app.command()(teardown)
 
 RENAMED = {"local-batch": "local batch"}
 """Old command names, each run as its new one (the same function) for one release after

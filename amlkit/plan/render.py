@@ -12,6 +12,8 @@ import runpy
 from pathlib import Path
 from typing import Any
 
+from amlkit.cost.estimate import attach as attach_cost
+from amlkit.cost.prices import load_snapshot
 from amlkit.specs.project import Project
 from amlkit.specs.stack_config import (
     read_stack_config,
@@ -41,7 +43,9 @@ def render(project: Project, stack: str) -> Recording:
 
 
 def plan_document(project: Project, stack: str, recording: Recording) -> dict[str, Any]:
-    return {
+    """The plan; each resource with a price carries its month under `cost`, and the
+    document its total and the price snapshot's date (amlkit.cost)."""
+    document: dict[str, Any] = {
         "stack": stack,
         "project": project.name,
         "resources": [_resource(r, project.root) for r in recording.resources],
@@ -49,6 +53,8 @@ def plan_document(project: Project, stack: str, recording: Recording) -> dict[st
         # Filled by the policy pack's rules (issue "Policy checks before every deploy").
         "policy": {"violations": []},
     }
+    attach_cost(document, load_snapshot())
+    return document
 
 
 def write_json(document: dict[str, Any], path: Path) -> None:

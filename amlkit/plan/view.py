@@ -74,7 +74,21 @@ def _label(resource: dict[str, Any]) -> str:
             facts.append(f"{dotted.rsplit('.', 1)[-1]}={value}")
     if facts:
         text += " [cyan]" + ", ".join(facts) + "[/]"
-    return text
+    return text + _cost(resource.get("cost"))
+
+
+def _cost(cost: dict[str, Any] | None) -> str:
+    """A resource's month at retail list price (amlkit.cost), when it has one."""
+    if not cost:
+        return ""
+    monthly = cost.get("monthly")
+    if monthly:
+        low, high = monthly["min"], monthly["max"]
+        shown = f"{high:,.2f}" if low == high else f"{low:,.2f}..{high:,.2f}"
+        return f" [magenta]{shown}/month[/]"
+    if cost.get("kind") == "unpriced":
+        return " [dim]no price in snapshot[/]"
+    return ""
 
 
 def resource_tree(document: dict[str, Any]) -> Tree:

@@ -6,9 +6,10 @@ sections (names unique per region, references that must resolve) live here.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
 
 from .asset_uses import AssetUse, check_registrations
 from .base import Spec
@@ -29,6 +30,26 @@ class Ephemeral(Spec):
     """A short-lived test environment, torn down after its time-to-live."""
 
     ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
+    """How long the environment lives after creation; at most 30 days."""
+    expires_at: AwareDatetime | None = None
+    """When it is due for teardown, absolute and in UTC (`2026-12-04T10:00:00Z`);
+    `amlkit env create` sets it to creation time + `ttl_hours`. An offset is converted
+    to UTC; a time without one is refused (it would mean a different instant on every
+    runner). Default: none (such an environment never expires by itself)."""
+
+    source: str | None = None
+    """The stack it was copied from (`amlkit env create --from`)."""
+    pull_request: Annotated[int, Field(ge=1)] | None = None
+    """The pull request it serves (`amlkit env create --pr`)."""
+
+    @field_validator("expires_at")
+    @classmethod
+    def _in_utc(cls, value: datetime | None) -> datetime | None:
+        return value.astimezone(UTC) if value is not None else None
+
+    def expired(self, now: datetime) -> bool:
+        """Whether `now` (aware) is at or past `expires_at`; never without one."""
+        return self.expires_at is not None and now >= self.expires_at
 
 
 class StackEnvironment(Spec):

@@ -90,21 +90,27 @@ class ArmClient:
         self._raise_for_status(response, (200, 201, 202))
         return cast(dict[str, Any], self._wait(response, {}))
 
-    def delete(self, resource_id: str) -> None:
-        """Delete the resource and wait until it is gone; a missing one is not an error."""
-        response = self._send("DELETE", resource_id)
+    def delete(self, resource_id: str, params: dict[str, str] | None = None) -> None:
+        """Delete the resource and wait until it is gone; a missing one is not an error.
+
+        `params` adds query parameters (`force=true`, `forceToPurge=true`)."""
+        response = self._send("DELETE", resource_id, params=params)
         if response.http_response.status_code in (204, 404):
             return
         self._raise_for_status(response, (200, 202))
         self._wait(response, {"final-state-via": "location"})
 
     def _send(
-        self, method: str, resource_id: str, body: dict[str, Any] | None = None
+        self,
+        method: str,
+        resource_id: str,
+        body: dict[str, Any] | None = None,
+        params: dict[str, str] | None = None,
     ) -> PipelineResponse[HttpRequest, Any]:
         request = HttpRequest(
             method,
             f"{self.base_url}{resource_id}",
-            params={"api-version": self.api_version},
+            params={"api-version": self.api_version, **(params or {})},
             json=body,
         )
         return self._client._pipeline.run(request)
