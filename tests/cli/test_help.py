@@ -76,7 +76,16 @@ def test_local_help_names_every_option(command: str, options: list[str]) -> None
 
 
 def test_top_level_help_lists_the_nouns_then_version_and_hides_the_old_name() -> None:
-    assert _commands(_help([])) == ["plan", "teardown", "config", "local", "env", "cost", "ci", "version"]
+    assert _commands(_help([])) == [
+        "plan",
+        "teardown",
+        "config",
+        "local",
+        "env",
+        "cost",
+        "ci",
+        "version",
+    ]
 
 
 def test_local_help_lists_serve_and_batch_and_where_the_old_form_went() -> None:
