@@ -140,9 +140,20 @@ class KubernetesSpec(Spec):
         return "fastprod" if nodes is None or nodes >= MINIMUM_NODES["fastprod"] else "devtest"
 
     @property
-    def trusted_access(self) -> bool:
+    def cluster(self) -> ManagedClusterSpec | ExistingClusterSpec:
+        """The new or the existing cluster, whichever is given."""
         cluster = self.managed_cluster or self.existing_cluster
-        return bool(cluster and cluster.trusted_access)
+        assert cluster is not None  # _rules requires one
+        return cluster
+
+    @property
+    def cluster_location(self) -> str | None:
+        """An existing cluster's stated region; None: the stack's."""
+        return self.existing_cluster.location if self.existing_cluster else None
+
+    @property
+    def trusted_access(self) -> bool:
+        return self.cluster.trusted_access
 
     def instance_type(self, name: str | None) -> InstanceTypeSpec | None:
         """The instance type a deployment naming `name` (None: the compute's default) gets;

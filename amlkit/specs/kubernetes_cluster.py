@@ -19,7 +19,7 @@ from .base import LowerCase, Spec
 from .identity import ResourceIdentity
 from .instance_type import LabelMap
 from .secrets import NotPlaceholderSecret
-from .types import VmSize
+from .types import Location, VmSize
 from .vm_sizes import VmCapacity, vm_capacity
 
 MANAGED_CLUSTER_ID = (
@@ -191,6 +191,8 @@ class ExistingClusterSpec(Spec):
     """/subscriptions/<id>/resourceGroups/<group>/providers/Microsoft.ContainerService/
     managedClusters/<name>; in the workspace's subscription (Azure ML attaches no other)."""
     kubeconfig: KubeconfigSpec
+    location: Location | None = None
+    """Its region; default: the stack's."""
     node_count: Annotated[int, Field(ge=1)] | None = None
     """Its nodes, if known: then `inference_router_ha` is checked against it."""
     trusted_access: bool = False
