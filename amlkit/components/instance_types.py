@@ -45,7 +45,7 @@ class InstanceTypes(pulumi.ComponentResource):
         if args.specs:
             provider = kubernetes.Provider(
                 f"{name}-provider",
-                kubeconfig=args.kubeconfig,
+                kubeconfig=pulumi.Output.secret(args.kubeconfig),
                 context=args.kubeconfig_context,
                 opts=pulumi.ResourceOptions(parent=self),
             )

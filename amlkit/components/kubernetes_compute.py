@@ -69,7 +69,7 @@ class KubernetesCompute(pulumi.ComponentResource):
         if spec.namespace != DEFAULT_NAMESPACE:
             provider = kubernetes.Provider(
                 f"{name}-provider",
-                kubeconfig=args.kubeconfig,
+                kubeconfig=pulumi.Output.secret(args.kubeconfig),
                 context=args.kubeconfig_context,
                 opts=child,
             )
