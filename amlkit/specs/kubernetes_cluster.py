@@ -10,11 +10,11 @@ needs Azure ML's control-plane ranges, or Trusted Access.
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Annotated, Literal
 
 from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
 
+from .assets import resolve_local_path
 from .base import LowerCase, Spec
 from .identity import ResourceIdentity
 from .instance_type import LabelMap
@@ -167,15 +167,7 @@ class KubeconfigSpec(Spec):
     @field_validator("file")
     @classmethod
     def _existing(cls, value: str | None, info: ValidationInfo) -> str | None:
-        if value is None:
-            return None
-        context = info.context or {}
-        path = Path(value).expanduser()
-        if not path.is_absolute() and "base_dir" in context:
-            path = Path(context["base_dir"]) / path
-        if context.get("check_paths", True) and not path.is_file():
-            raise ValueError(f"kubeconfig file {value!r} does not exist")
-        return str(path)
+        return None if value is None else resolve_local_path(value, info)
 
     @model_validator(mode="after")
     def _one_source(self) -> KubeconfigSpec:

@@ -276,7 +276,7 @@ RULES: list[tuple[str, Mutation, str, str]] = [
             )
         ),
         "kubernetes.existing_cluster.kubeconfig.file",
-        "kubeconfig file 'missing.kubeconfig' does not exist",
+        "missing.kubeconfig does not exist",
     ),
     (
         "an existing cluster is named by its ARM id",
