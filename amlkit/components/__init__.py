@@ -2,9 +2,13 @@
 
 from .asset_catalog import AssetCatalog, AssetCatalogArgs, AssetIds
 from .autoscale import Autoscale, AutoscaleArgs
+from .azureml_extension import AzureMLExtension, AzureMLExtensionArgs
 from .batch_deployment import BatchDeployment, BatchDeploymentArgs
 from .batch_endpoint import BatchEndpoint, BatchEndpointArgs
 from .compute_cluster import ComputeCluster, ComputeClusterArgs
+from .instance_types import InstanceTypes, InstanceTypesArgs
+from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
+from .kubernetes_compute import KubernetesCompute, KubernetesComputeArgs
 from .managed_identity import ManagedIdentity, ManagedIdentityArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .online_deployment import OnlineDeployment, OnlineDeploymentArgs
@@ -20,12 +24,20 @@ __all__ = [
     "AssetIds",
     "Autoscale",
     "AutoscaleArgs",
+    "AzureMLExtension",
+    "AzureMLExtensionArgs",
     "BatchDeployment",
     "BatchDeploymentArgs",
     "BatchEndpoint",
     "BatchEndpointArgs",
     "ComputeCluster",
     "ComputeClusterArgs",
+    "InstanceTypes",
+    "InstanceTypesArgs",
+    "KubernetesCluster",
+    "KubernetesClusterArgs",
+    "KubernetesCompute",
+    "KubernetesComputeArgs",
     "ManagedIdentity",
     "ManagedIdentityArgs",
     "Monitoring",

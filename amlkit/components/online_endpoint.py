@@ -33,7 +33,7 @@ inputs catching up with Azure, an update that changes nothing live.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
@@ -66,6 +66,9 @@ class OnlineEndpointArgs:
     """The stack's user-assigned identities, by name -> ARM id."""
     assets: Mapping[str, AssetIds]
     """`AssetCatalog.ids`: every deployment's asset ids, by `use_key(endpoint, deployment)`."""
+    kubernetes_computes: Mapping[str, pulumi.Input[str]] = field(default_factory=dict)
+    """The stack's Kubernetes computes, by name -> ARM id (`KubernetesCompute.compute_id`):
+    a Kubernetes endpoint then waits for its compute to be attached."""
 
 
 class OnlineEndpoint(pulumi.ComponentResource):
@@ -101,7 +104,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
                 public_network_access="Enabled"
                 if spec.public_network_access == "enabled"
                 else "Disabled",
-                compute=_kubernetes_compute(spec, ws),
+                compute=_kubernetes_compute(spec, ws, args.kubernetes_computes),
                 traffic=live.apply(lambda s: s["traffic"] or None),
                 mirror_traffic=live.apply(lambda s: s["mirror_traffic"] or None),
             ),
@@ -193,11 +196,16 @@ def live_split(endpoint_name: str, ws: WorkspaceRef) -> pulumi.Output[dict[str, 
     return pulumi.Output.all(ws.resource_group_name, ws.workspace_name).apply(read)
 
 
-def _kubernetes_compute(spec: OnlineEndpointSpec, ws: WorkspaceRef) -> pulumi.Input[str] | None:
-    """`azureml:<name>` -> the attached Kubernetes compute's ARM id in this workspace."""
+def _kubernetes_compute(
+    spec: OnlineEndpointSpec, ws: WorkspaceRef, computes: Mapping[str, pulumi.Input[str]]
+) -> pulumi.Input[str] | None:
+    """`azureml:<name>` -> the stack's Kubernetes compute (its id, so the endpoint waits for
+    the attach), else that name's ARM id in this workspace; an ARM id as given."""
     if spec.compute is None:
         return None
     if spec.compute.startswith("/subscriptions/"):
         return spec.compute
     name = spec.compute.removeprefix("azureml:")
+    if name in computes:
+        return computes[name]
     return pulumi.Output.concat(ws.workspace_id, "/computes/", name)

@@ -37,9 +37,13 @@ class RoleScopes:
     key_vault: pulumi.Input[str]
     workspace: pulumi.Input[str]
     application_insights: pulumi.Input[str]
+    kubernetes_cluster: pulumi.Input[str] | None = None
+    """The attached AKS cluster, where the stack has one."""
 
     def scope(self, name: str) -> pulumi.Input[str]:
-        value: pulumi.Input[str] = getattr(self, name)
+        value: pulumi.Input[str] | None = getattr(self, name)
+        if value is None:
+            raise ValueError(f"no {name} in this stack to grant a role on")
         return value
 
 

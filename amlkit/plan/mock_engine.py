@@ -19,7 +19,14 @@ from pulumi.runtime import mocks as pulumi_mocks
 from pulumi.runtime import settings as pulumi_settings
 from pulumi.runtime.sync_await import _sync_await
 
-from .mock_ids import SUBSCRIPTION_ID, TENANT_ID, computed_outputs, resource_id, stable_guid
+from .mock_ids import (
+    SUBSCRIPTION_ID,
+    TENANT_ID,
+    computed_outputs,
+    mock_kubeconfig,
+    resource_id,
+    stable_guid,
+)
 
 SECRET_SIG = "4dabf18193072939515e22adb298388d"
 SECRET_TEXT = "[secret]"
@@ -112,6 +119,12 @@ class AzureMocks(pulumi.runtime.Mocks):
                     "provisioningState": "Succeeded",
                 },
             }
+        if token in (
+            "azure-native:containerservice:listManagedClusterAdminCredentials",
+            "azure-native:containerservice:listManagedClusterUserCredentials",
+        ):
+            cluster = str(args.args.get("resourceName", "aks"))
+            return {"kubeconfigs": [{"name": "clusterAdmin", "value": mock_kubeconfig(cluster)}]}
         if token.endswith(":getRoleDefinition"):
             return {"id": args.args.get("roleDefinitionId", "")}
         return dict(args.args)

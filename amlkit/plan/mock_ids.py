@@ -8,6 +8,7 @@ references built from them look as they will in Azure.
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import uuid
 from typing import Any
@@ -41,6 +42,9 @@ _PATHS: dict[str, str] = {
     "machinelearningservices:CodeVersion": _ML + "/codes/{name}/versions/{version}",
     "machinelearningservices:EnvironmentContainer": _ML + "/environments/{name}",
     "machinelearningservices:EnvironmentVersion": _ML + "/environments/{name}/versions/{version}",
+    "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters/{resourceName}",
+    "containerservice:TrustedAccessRoleBinding": "Microsoft.ContainerService/managedClusters/{resourceName}/trustedAccessRoleBindings/{trustedAccessRoleBindingName}",
+    "kubernetesconfiguration:Extension": "Microsoft.ContainerService/managedClusters/{clusterName}/providers/Microsoft.KubernetesConfiguration/extensions/{extensionName}",
     "monitor:MetricAlert": "Microsoft.Insights/metricAlerts/{ruleName}",
     "monitor:ActionGroup": "Microsoft.Insights/actionGroups/{actionGroupName}",
     "monitor:AutoscaleSetting": "Microsoft.Insights/autoscalesettings/{autoscaleSettingName}",
@@ -55,6 +59,8 @@ _WITH_SYSTEM_IDENTITY = {
     "machinelearningservices:OnlineEndpoint",
     "machinelearningservices:Compute",
     "machinelearningservices:BatchEndpoint",
+    "containerservice:ManagedCluster",
+    "kubernetesconfiguration:Extension",
 }
 
 
@@ -143,6 +149,8 @@ def computed_outputs(typ: str, name: str, inputs: dict[str, Any], rid: str) -> d
 def _leaf_name(inputs: dict[str, Any], name: str) -> str:
     for key in (
         "deploymentName",
+        "extensionName",
+        "trustedAccessRoleBindingName",
         "containerName",
         "blobName",
         "endpointName",
@@ -163,3 +171,17 @@ def _leaf_name(inputs: dict[str, Any], name: str) -> str:
         if isinstance(inputs.get(key), str):
             return str(inputs[key])
     return name
+
+
+def mock_kubeconfig(cluster: str) -> str:
+    """What AKS's list-credentials call answers: a kubeconfig, base64-encoded, with no
+    secret in it (a token that opens nothing)."""
+    text = (
+        "apiVersion: v1\nkind: Config\n"
+        f"clusters:\n- name: {cluster}\n  cluster:\n"
+        f"    server: https://{cluster}.hcp.westeurope.azmk8s.io:443\n"
+        f"contexts:\n- name: {cluster}\n  context:\n    cluster: {cluster}\n    user: mock\n"
+        f"current-context: {cluster}\n"
+        "users:\n- name: mock\n  user:\n    token: mock-token-opens-nothing\n"
+    )
+    return base64.b64encode(text.encode()).decode()

@@ -1,12 +1,16 @@
 """Specs: frozen pydantic models of what a stack holds, and their loaders. No Pulumi here."""
 
 from .autoscale import AutoscaleSpec, CpuRule, LatencyRule
+from .azureml_extension import AzureMLExtensionSpec
 from .batch_deployment import BatchDeploymentSpec, BatchSettings, RetrySettings
 from .batch_endpoint import BatchEndpointSpec
 from .cli_yaml import load_cli_yaml
 from .compute import ComputeClusterSpec
 from .errors import ConfigError, Problem
 from .identity import ROLE_DEFINITION_IDS, IdentitySpec, ResourceIdentity, RoleGrant
+from .instance_type import InstanceTypeSpec
+from .kubernetes import KubernetesComputeSpec, KubernetesSpec
+from .kubernetes_cluster import ExistingClusterSpec, ManagedClusterSpec, NodePoolSpec
 from .monitoring import MonitoringSpec
 from .online_deployment import OnlineDeploymentSpec, ProbeSettings, RequestSettings
 from .online_endpoint import OnlineEndpointSpec
@@ -20,15 +24,22 @@ __all__ = [
     "ROLE_DEFINITION_IDS",
     "SCORING_IMAGE",
     "AutoscaleSpec",
+    "AzureMLExtensionSpec",
     "BatchDeploymentSpec",
     "BatchEndpointSpec",
     "BatchSettings",
     "ComputeClusterSpec",
     "ConfigError",
     "CpuRule",
+    "ExistingClusterSpec",
     "IdentitySpec",
+    "InstanceTypeSpec",
+    "KubernetesComputeSpec",
+    "KubernetesSpec",
     "LatencyRule",
+    "ManagedClusterSpec",
     "MonitoringSpec",
+    "NodePoolSpec",
     "OnlineDeploymentSpec",
     "OnlineEndpointSpec",
     "PolicySpec",

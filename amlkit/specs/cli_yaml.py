@@ -40,7 +40,7 @@ SCHEMA_KINDS: dict[str, Kind] = {
 UNSUPPORTED_SCHEMAS: dict[str, str] = {
     "pipelineComponentBatchDeployment": "pipeline-component batch deployments",
     "computeInstance": "compute instances",
-    "kubernetesCompute": "attaching Kubernetes compute (name an attached one in `compute:`)",
+    "kubernetesCompute": "Kubernetes compute files (attach a cluster with `amlkit:kubernetes`)",
     "vmCompute": "attached virtual machines",
     "workspace": "workspace files (set `amlkit:workspace` in the stack config)",
     "model": "standalone model files (name the model in a deployment)",

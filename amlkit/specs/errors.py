@@ -14,6 +14,8 @@ from typing import Any
 from pydantic import ValidationError
 
 _SECRET_FIELDS = {"admin_password", "service_uri"}
+# amlkit:kubernetes: the extension's TLS material and an existing cluster's kubeconfig.
+_SECRET_FIELDS |= {"ssl_secret", "ssl_cert_pem", "ssl_key_pem", "kubeconfig"}
 _MAX_VALUE = 60
 
 

@@ -23,6 +23,11 @@ ROLE_DEFINITION_IDS: dict[str, str] = {
     "Key Vault Secrets User": "4633458b-17de-408a-b874-0445c86b69e6",
     "Monitoring Metrics Publisher": "3913510d-42f4-4e42-8a64-420c390055eb",
     "AzureML Data Scientist": "f6c7c914-8db3-469d-8ca1-694a8f32e121",
+    # What the workspace's identity needs on an attached AKS cluster (Azure ML's "Attach a
+    # Kubernetes cluster" doc), granted on that cluster only.
+    "Reader": "acdd72a7-3385-48ef-bd42-f606fba81ae7",
+    "Kubernetes Extension Contributor": "85cb6faf-e071-4c9b-8136-154b5a04f717",
+    "Azure Kubernetes Service Cluster Admin Role": "0ab0b1a8-8aac-4efd-b8c2-3ee1fb270be8",
 }
 """The roles amlkit grants. Anything broader is refused by the model."""
 
@@ -39,11 +44,19 @@ RoleName = Literal[
     "Key Vault Secrets User",
     "Monitoring Metrics Publisher",
     "AzureML Data Scientist",
+    "Reader",
+    "Kubernetes Extension Contributor",
+    "Azure Kubernetes Service Cluster Admin Role",
 ]
 
 # Where a role may be granted: one resource of this stack, never a subscription.
 RoleScope = Literal[
-    "container_registry", "storage", "key_vault", "workspace", "application_insights"
+    "container_registry",
+    "storage",
+    "key_vault",
+    "workspace",
+    "application_insights",
+    "kubernetes_cluster",
 ]
 
 # The scope each role belongs on: granting it elsewhere is a mistake or an escalation.
@@ -54,6 +67,9 @@ ROLE_SCOPES: dict[str, frozenset[str]] = {
     "Key Vault Secrets User": frozenset({"key_vault"}),
     "Monitoring Metrics Publisher": frozenset({"application_insights"}),
     "AzureML Data Scientist": frozenset({"workspace"}),
+    "Reader": frozenset({"kubernetes_cluster"}),
+    "Kubernetes Extension Contributor": frozenset({"kubernetes_cluster"}),
+    "Azure Kubernetes Service Cluster Admin Role": frozenset({"kubernetes_cluster"}),
 }
 
 
@@ -81,6 +97,22 @@ DEFAULT_ENDPOINT_ROLES: tuple[RoleGrant, ...] = (
 )
 """What an endpoint's identity needs to pull its image, read its model, read
 secrets named in environment variables and publish metrics."""
+
+WORKSPACE_ON_KUBERNETES_ROLES: tuple[RoleGrant, ...] = (
+    RoleGrant(role="Reader", scope="kubernetes_cluster"),
+    RoleGrant(role="Kubernetes Extension Contributor", scope="kubernetes_cluster"),
+    RoleGrant(role="Azure Kubernetes Service Cluster Admin Role", scope="kubernetes_cluster"),
+)
+"""What the workspace's identity holds on an attached AKS cluster (Azure ML's attach doc:
+without Kubernetes Extension Contributor the attach fails "extension not installed", without
+the Cluster Admin Role "internal server error"); granted before the compute is attached."""
+
+KUBERNETES_COMPUTE_ROLES: tuple[RoleGrant, ...] = (
+    RoleGrant(role="AcrPull", scope="container_registry"),
+    RoleGrant(role="Storage Blob Data Reader", scope="storage"),
+)
+"""What a Kubernetes compute's identity needs to pull images and read models (the attach doc,
+"Assign Azure roles to managed identity")."""
 
 
 class IdentitySpec(Spec):

@@ -104,6 +104,11 @@ class Names:
     def action_group(self) -> str:
         return _clip(f"ag-{PROJECT}-{self.env}", 260)
 
+    def kubernetes_cluster(self) -> str:
+        # AKS: 1-63 letters, digits, hyphens and underscores; also its DNS prefix, which
+        # takes 1-54 letters, digits and hyphens, starting and ending alphanumeric.
+        return _clip(f"aks-{PROJECT}-{self.env}", 54)
+
     def asset_container(self) -> str:
         # Blob containers: 3-63 lower-case letters, digits and hyphens.
         return "amlkit-assets"

@@ -9,6 +9,7 @@ from pydantic import Field, StringConstraints, model_validator
 from .assets import CodeConfiguration, EnvironmentRef, ModelRef
 from .autoscale import AutoscaleSpec
 from .base import LowerCase, Spec
+from .quantity import GpuCount, Quantity, parse_quantity
 from .scoring_image import runs_scoring_image
 from .types import DeploymentName, PositiveInt, Tags
 
@@ -82,20 +83,43 @@ class DataCollector(Spec):
     request_logging: RequestLogging | None = None
 
 
-Quantity = Annotated[str, StringConstraints(pattern=r"^[0-9.]+[A-Za-z]*$")]
-
-
 class ResourceList(Spec):
     cpu: Quantity | None = None
+    """e.g. `"0.5"` or `500m`."""
     memory: Quantity | None = None
-    nvidia_gpu: Quantity | None = Field(default=None, alias="nvidia.com/gpu")
+    """e.g. `512Mi` or `0.5Gi`."""
+    nvidia_gpu: GpuCount | None = Field(default=None, alias="nvidia.com/gpu")
+    """Whole GPUs; under `limits` only."""
 
 
 class ResourceRequirements(Spec):
-    """Container requests and limits (Kubernetes deployments only)."""
+    """Container requests and limits (Kubernetes deployments only), with the rules of
+    Azure ML's instance-types doc ("Resource section validation"): `requests.cpu` and
+    `requests.memory` required and not zero, memory at least 1 MB, GPUs under `limits`
+    only, and no request above its limit."""
 
     requests: ResourceList | None = None
     limits: ResourceList | None = None
+
+    @model_validator(mode="after")
+    def _rules(self) -> ResourceRequirements:
+        requests, limits = self.requests, self.limits
+        if requests is None or requests.cpu is None or requests.memory is None:
+            raise ValueError("requests.cpu and requests.memory are required with `resources`")
+        if requests.nvidia_gpu is not None:
+            raise ValueError("requests.nvidia.com/gpu: GPUs go under limits only")
+        for side, values in (("requests", requests), ("limits", limits)):
+            for key in ("cpu", "memory"):
+                text = getattr(values, key) if values is not None else None
+                if text is not None and parse_quantity(text) <= 0:
+                    raise ValueError(f"{side}.{key}: Azure refuses zero")
+        if parse_quantity(requests.memory) < 10**6:
+            raise ValueError(f"requests.memory ({requests.memory}) is below Azure's 1 MB")
+        for key in ("cpu", "memory"):
+            low, high = getattr(requests, key), getattr(limits, key) if limits else None
+            if high is not None and parse_quantity(low) > parse_quantity(high):
+                raise ValueError(f"requests.{key} ({low}) is above limits.{key} ({high})")
+        return self
 
 
 class OnlineDeploymentSpec(Spec):
@@ -181,6 +205,16 @@ class OnlineDeploymentSpec(Spec):
             )
         if self.egress_public_network_access is not None:
             raise ValueError("egress_public_network_access: managed deployments only")
+
+    @property
+    def guaranteed_instances(self) -> int:
+        """Instances it always runs: the minimum of its autoscale or of its Kubernetes
+        target-utilization scaling, else its instance count (Azure's default 1)."""
+        if self.autoscale is not None:
+            return self.autoscale.min_instances
+        if self.scale_settings is not None and self.scale_settings.type == "target_utilization":
+            return self.scale_settings.min_instances
+        return self.instance_count or 1
 
     @property
     def on_scoring_image(self) -> bool:

@@ -9,6 +9,7 @@ traffic, never on Kubernetes (Azure ML "safe rollout" doc).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Iterable, Mapping
 from typing import Annotated, Any, Literal
 
@@ -22,6 +23,14 @@ from .types import EndpointName, Percent, Tags
 
 MAX_MIRROR_PERCENT = 50
 MAX_DEPLOYMENTS_PER_ENDPOINT = 20
+MAX_KUBERNETES_NAMES = 62
+"""Azure ML quotas doc: a Kubernetes endpoint's and deployment's names total 6-62 characters."""
+COMPUTE_ID = re.compile(
+    r"^/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
+    r"Microsoft\.MachineLearningServices/workspaces/[^/]+/computes/[^/]+$",
+    re.IGNORECASE,
+)
+COMPUTE_REF = re.compile(r"^azureml:[a-zA-Z][-a-zA-Z0-9]{1,15}$")
 
 AuthMode = Annotated[Literal["key", "aml_token", "aad_token"], LowerCase]
 
@@ -40,7 +49,8 @@ class OnlineEndpointSpec(Spec):
     """Default: system-assigned, granted AcrPull and data roles by amlkit."""
     public_network_access: Annotated[Literal["enabled", "disabled"], LowerCase] = "enabled"
     compute: str | None = None
-    """`azureml:<kubernetes-compute>` makes this a Kubernetes endpoint."""
+    """`azureml:<kubernetes-compute>` (the stack's `amlkit:kubernetes` compute) or a Kubernetes
+    compute's ARM id makes this a Kubernetes endpoint."""
     traffic: dict[str, Percent] = {}
     """Deployment name -> percent of live traffic; sums to 0 or 100."""
     mirror_traffic: dict[str, Percent] = {}
@@ -53,6 +63,13 @@ class OnlineEndpointSpec(Spec):
     @property
     def kind(self) -> Literal["managed", "kubernetes"]:
         return "kubernetes" if self.compute else "managed"
+
+    @property
+    def compute_name(self) -> str | None:
+        """The compute's name: `azureml:<name>` or the last segment of its ARM id."""
+        if self.compute is None:
+            return None
+        return self.compute.removeprefix("azureml:").rsplit("/", 1)[-1]
 
     def asset_uses(self) -> dict[str, AssetUse]:
         """The models, code and environments of its deployments, by `use_key`."""
@@ -77,10 +94,38 @@ class OnlineEndpointSpec(Spec):
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:
             raise ValueError(f"deployments: names {duplicates} appear more than once")
+        if self.kind == "kubernetes":
+            self._check_kubernetes()
         for deployment in self.deployments:
             self._check_deployment(deployment)
         check_traffic(self.traffic, self.mirror_traffic, names, self.kind)
         return self
+
+    def _check_kubernetes(self) -> None:
+        """What Azure refuses of a Kubernetes endpoint (CLI v2 online endpoint reference)."""
+        assert self.compute is not None
+        if not (COMPUTE_REF.match(self.compute) or COMPUTE_ID.match(self.compute)):
+            raise ValueError(
+                f"compute {self.compute!r}: name a Kubernetes compute as azureml:<name> or by its "
+                "ARM id (/subscriptions/.../workspaces/<ws>/computes/<name>)"
+            )
+        if self.auth_mode == "aad_token":
+            raise ValueError(
+                "auth_mode aad_token: Kubernetes endpoints take key or aml_token (Microsoft "
+                "Entra tokens are for managed endpoints only)"
+            )
+        if self.public_network_access == "disabled":
+            raise ValueError(
+                "public_network_access: managed endpoints only; a Kubernetes endpoint's network "
+                "is the cluster's (extension internal_load_balancer_provider: azure)"
+            )
+        for deployment in self.deployments:
+            total = len(self.name) + len(deployment.name)
+            if total > MAX_KUBERNETES_NAMES:
+                raise ValueError(
+                    f"deployment {deployment.name!r}: endpoint and deployment names total {total} "
+                    f"characters; Kubernetes endpoints allow {MAX_KUBERNETES_NAMES}"
+                )
 
     def _check_deployment(self, deployment: OnlineDeploymentSpec) -> None:
         if deployment.endpoint_name not in (None, self.name):

@@ -16,6 +16,7 @@ from .base import Spec
 from .batch_endpoint import BatchEndpointSpec
 from .compute import ComputeClusterSpec
 from .identity import IdentitySpec, ResourceIdentity
+from .kubernetes import KubernetesSpec, check_within_instance_type
 from .monitoring import MonitoringSpec
 from .online_endpoint import OnlineEndpointSpec
 from .policy import PolicySpec
@@ -93,6 +94,8 @@ class StackSpec(Spec):
     workspace: WorkspaceSpec = WorkspaceSpec()
     identities: tuple[IdentitySpec, ...] = ()
     compute: tuple[ComputeClusterSpec, ...] = ()
+    kubernetes: KubernetesSpec | None = None
+    """An AKS cluster attached as a Kubernetes compute, for Kubernetes online endpoints."""
     online_endpoints: tuple[OnlineEndpointSpec, ...] = ()
     batch_endpoints: tuple[BatchEndpointSpec, ...] = ()
     monitoring: MonitoringSpec = MonitoringSpec()
@@ -111,7 +114,11 @@ class StackSpec(Spec):
     @model_validator(mode="after")
     def _cross_rules(self) -> StackSpec:
         _unique("identities", [i.name for i in self.identities])
-        _unique("compute", [c.name for c in self.compute])
+        _unique(
+            "compute",  # clusters and the Kubernetes compute share the workspace's names
+            [c.name for c in self.compute]
+            + ([self.kubernetes.compute.name] if self.kubernetes else []),
+        )
         # Endpoint names are unique per Azure region, across online and batch.
         _unique(
             "endpoints (online and batch share one namespace per region)",
@@ -137,14 +144,52 @@ class StackSpec(Spec):
                         f"compute {deployment.compute!r} is not a cluster of this stack "
                         f"(clusters: {sorted(clusters) or 'none'}); add it under `compute`"
                     )
+        self._kubernetes_rules()
         check_registrations(self.asset_uses())
         return self
 
+    def _kubernetes_rules(self) -> None:
+        """Kubernetes endpoints name the stack's Kubernetes compute (or an ARM id), and their
+        deployments' instance types exist and bound their resources."""
+        for endpoint in self.online_endpoints:
+            if endpoint.compute is None or endpoint.compute.startswith("/subscriptions/"):
+                continue  # managed, or a compute outside this stack
+            ours = self.kubernetes.compute.name if self.kubernetes else None
+            if endpoint.compute_name != ours:
+                clusters = {c.name for c in self.compute}
+                why = (
+                    "an AmlCompute cluster, which serves batch only"
+                    if endpoint.compute_name in clusters
+                    else "not this stack's Kubernetes compute"
+                )
+                raise ValueError(
+                    f"online endpoint {endpoint.name!r}: compute {endpoint.compute!r} is {why}; "
+                    + (
+                        f"name azureml:{ours}"
+                        if ours
+                        else "add `amlkit:kubernetes` or give the compute's ARM id"
+                    )
+                )
+            assert self.kubernetes is not None
+            for deployment in endpoint.deployments:
+                kind = self.kubernetes.instance_type(deployment.instance_type)
+                where = f"online endpoint {endpoint.name!r} deployment {deployment.name!r}"
+                if kind is None:
+                    known = [t.name for t in self.kubernetes.instance_types]
+                    raise ValueError(
+                        f"{where}: instance_type {deployment.instance_type!r} is not in "
+                        f"kubernetes.instance_types ({', '.join(known) or 'none'})"
+                    )
+                try:
+                    check_within_instance_type(deployment.resources, kind)
+                except ValueError as error:
+                    raise ValueError(f"{where}: {error}") from None
+
     def online_capacity(self) -> dict[tuple[str, str], int]:
-        """Instances each online deployment always runs: its autoscale minimum, else its
-        instance count (Azure's default 1). Alerts on capacity compare against it."""
+        """Instances each online deployment always runs (`guaranteed_instances`). Alerts on
+        capacity compare against it."""
         return {
-            (e.name, d.name): d.autoscale.min_instances if d.autoscale else d.instance_count or 1
+            (e.name, d.name): d.guaranteed_instances
             for e in self.online_endpoints
             for d in e.deployments
         }
@@ -162,6 +207,12 @@ class StackSpec(Spec):
         uses: list[tuple[str, ResourceIdentity | None]] = [("workspace", self.workspace.identity)]
         uses += [(f"online endpoint {e.name!r}", e.identity) for e in self.online_endpoints]
         uses += [(f"compute {c.name!r}", c.identity) for c in self.compute]
+        if self.kubernetes is not None:
+            uses.append(("kubernetes.compute", self.kubernetes.compute.identity))
+            if self.kubernetes.managed_cluster is not None:
+                uses.append(
+                    ("kubernetes.managed_cluster", self.kubernetes.managed_cluster.identity)
+                )
         return uses
 
 

@@ -75,7 +75,7 @@ def test_yaml_syntax_error_names_the_line(project: Path) -> None:
 def test_unknown_stack_lists_the_stacks() -> None:
     result = runner.invoke(app, ["config", "validate", "--stack", "qa", "--project", str(ROOT)])
     assert result.exit_code == EXIT_BAD_CONFIG
-    assert "no such stack; stacks here: dev, prod, staging" in result.output
+    assert "no such stack; stacks here: dev, k8s, prod, staging" in result.output
 
 
 def test_schema_accepts_the_shipped_stacks_and_flags_mistakes(tmp_path: Path) -> None:

@@ -459,3 +459,38 @@ def test_the_bodies_agree_on_what_the_samples_set(
             "maxNodeCount": 4,
             "nodeIdleTimeBeforeScaleDown": "PT2M",
         }
+
+
+def test_the_kubernetes_samples_agree_on_resources_and_scaling(
+    samples_compared: dict[str, dict[str, Any]],
+) -> None:
+    """Microsoft's Kubernetes samples: the compute, the container requests and limits and
+    target-utilization scaling reach Azure as `az ml` sends them."""
+    endpoint = samples_compared["cli/endpoints/online/kubernetes/kubernetes-endpoint.yml"]
+    assert (
+        endpoint["ours"]["properties"]["authMode"] == endpoint["theirs"]["properties"]["authMode"]
+    )
+    assert endpoint["ours"]["properties"]["compute"].endswith("/computes/inferencecompute")
+    assert (
+        endpoint["theirs"]["properties"]["compute"] == "inferencecompute"
+    )  # its operations resolve it
+    blue = samples_compared["cli/endpoints/online/kubernetes/kubernetes-blue-deployment.yml"]
+    green = samples_compared["cli/endpoints/online/kubernetes/kubernetes-green-deployment.yml"]
+    for body in (blue["ours"], blue["theirs"]):
+        assert body["properties"]["endpointComputeType"] == "Kubernetes"
+        assert body["properties"]["containerResourceRequirements"] == {
+            "containerResourceRequests": {"cpu": "0.1", "memory": "0.1Gi"},
+            "containerResourceLimits": {"cpu": "0.2", "memory": "200Mi"},
+        }
+    for body in (green["ours"], green["theirs"]):
+        assert body["properties"]["instanceType"] == "defaultinstancetype"
+        assert body["properties"]["scaleSettings"] == {
+            "scaleType": "TargetUtilization",
+            "minInstances": 1,
+            "maxInstances": 3,
+            "pollingInterval": "PT10S",
+            "targetUtilizationPercentage": 70,
+        }
+        assert body["properties"]["containerResourceRequirements"] == {
+            "containerResourceRequests": {"cpu": "0.1", "memory": "0.1Gi"}
+        }

@@ -104,6 +104,8 @@ def _project(root: Path) -> Path:
     shutil.copy(ROOT / "Pulumi.yaml", root / "Pulumi.yaml")
     (root / "stacks").mkdir()
     shutil.copy(ROOT / "stacks" / "__main__.py", root / "stacks" / "__main__.py")
+    # CLI v2 files the shipped stacks name (stacks/k8s/green-deployment.yml)
+    shutil.copytree(ROOT / "stacks" / "k8s", root / "stacks" / "k8s")
     (root / "policy").symlink_to(ROOT / "policy")
     (root / "runtime-image").symlink_to(ROOT / "runtime-image")
     for folder in ("model", "code"):
