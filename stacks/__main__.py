@@ -16,18 +16,12 @@ from pulumi.runtime import config as runtime_config
 from amlkit.components import (
     AssetCatalog,
     AssetCatalogArgs,
-    AzureMLExtension,
-    AzureMLExtensionArgs,
     BatchEndpoint,
     BatchEndpointArgs,
     ComputeCluster,
     ComputeClusterArgs,
-    InstanceTypes,
-    InstanceTypesArgs,
-    KubernetesCluster,
-    KubernetesClusterArgs,
-    KubernetesCompute,
-    KubernetesComputeArgs,
+    KubernetesPlatform,
+    KubernetesPlatformArgs,
     ManagedIdentity,
     ManagedIdentityArgs,
     Monitoring,
@@ -103,57 +97,23 @@ clusters = {
     )
     for c in spec.compute
 }
-kubernetes_computes: dict[str, pulumi.Output[str]] = {}
-if (kube := spec.kubernetes) is not None:
-    aks = KubernetesCluster(
-        "kubernetes-cluster",
-        KubernetesClusterArgs(
-            spec=kube.cluster,
+kubernetes = (
+    KubernetesPlatform(
+        "kubernetes",
+        KubernetesPlatformArgs(
+            spec=spec.kubernetes,
             environment=env,
             resource_group_name=group.name,
-            workspace_id=workspace.workspace_id,
-            identities=identity_ids,
-        ),
-    )
-    extension = AzureMLExtension(
-        "azureml-extension",
-        AzureMLExtensionArgs(
-            spec=kube.extension,
-            cluster_id=aks.cluster_id,
-            cluster_name=aks.cluster_name,
-            cluster_resource_group=aks.resource_group_name,
-            location=kube.cluster_location or env.location,
-            cluster_purpose=kube.cluster_purpose,
-        ),
-    )
-    instance_types = InstanceTypes(
-        "instance-types",
-        InstanceTypesArgs(
-            specs=kube.instance_types,
-            kubeconfig=aks.kubeconfig,
-            kubeconfig_context=aks.kubeconfig_context,
-            depends_on=[extension],
-        ),
-    )
-    attached = KubernetesCompute(
-        f"compute-{kube.compute.name}",
-        KubernetesComputeArgs(
-            spec=kube.compute,
-            environment=env,
             workspace=workspace.ref,
             workspace_principal_id=workspace.principal_id,
             role_scopes=workspace.role_scopes,
-            cluster_id=aks.cluster_id,
-            kubeconfig=aks.kubeconfig,
-            kubeconfig_context=aks.kubeconfig_context,
-            extension_release_train=extension.release_train,
-            extension_principal_id=extension.principal_id,
             identities=identity_ids,
-            # Trusted Access, the extension and the instance types deployments name first.
-            depends_on=[aks, extension, instance_types],
         ),
     )
-    kubernetes_computes[kube.compute.name] = attached.compute_id
+    if spec.kubernetes is not None
+    else None
+)
+kubernetes_computes = kubernetes.compute_ids if kubernetes is not None else {}
 online = {
     e.name: OnlineEndpoint(
         f"online-{e.name}",

@@ -9,6 +9,7 @@ from .compute_cluster import ComputeCluster, ComputeClusterArgs
 from .instance_types import InstanceTypes, InstanceTypesArgs
 from .kubernetes_cluster import KubernetesCluster, KubernetesClusterArgs
 from .kubernetes_compute import KubernetesCompute, KubernetesComputeArgs
+from .kubernetes_platform import KubernetesPlatform, KubernetesPlatformArgs
 from .managed_identity import ManagedIdentity, ManagedIdentityArgs
 from .monitoring import Monitoring, MonitoringArgs
 from .online_deployment import OnlineDeployment, OnlineDeploymentArgs
@@ -38,6 +39,8 @@ __all__ = [
     "KubernetesClusterArgs",
     "KubernetesCompute",
     "KubernetesComputeArgs",
+    "KubernetesPlatform",
+    "KubernetesPlatformArgs",
     "ManagedIdentity",
     "ManagedIdentityArgs",
     "Monitoring",
