@@ -1,0 +1,55 @@
+"""Sending an answer: one status, the headers every answer carries, a body in one piece.
+
+Every answer carries `x-ms-run-function-failed` (True only when run() failed or answered
+5xx), as azmlinfsrv's do, and the error answers are its JSON `{"message": ...}` bodies
+with its texts.
+"""
+
+from __future__ import annotations
+
+import orjson
+
+from amlkit_runtime.serve.asgi import Headers, Send
+
+JSON = b"application/json"
+HTML = b"text/html; charset=utf-8"
+RUN_FAILED_MESSAGE = "An unexpected error occurred in scoring script. Check the logs for more info."
+NOT_FOUND_MESSAGE = (
+    "The requested URL was not found on the server. If you entered the URL manually please check "
+    "your spelling and try again."
+)
+NOT_READY_MESSAGE = "init() has not finished"
+
+
+async def answer(
+    send: Send,
+    status: int,
+    body: bytes,
+    headers: Headers,
+    content_type: bytes | None,
+    *,
+    failed: bool = False,
+) -> int:
+    """Send a whole answer; its status, for the access log and metrics."""
+    out = [
+        (b"content-length", str(len(body)).encode()),
+        (b"x-ms-run-function-failed", b"True" if failed else b"False"),
+    ]
+    if content_type is not None:
+        out.append((b"content-type", content_type))
+    out.extend(headers)
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    await send({"type": "http.response.body", "body": body})
+    return status
+
+
+def message(text: str) -> bytes:
+    """azmlinfsrv's error body: `{"message": text}`."""
+    return orjson.dumps({"message": text})
+
+
+async def error(
+    send: Send, status: int, text: str, headers: Headers, *, failed: bool = False
+) -> int:
+    """An error answer with azmlinfsrv's JSON body."""
+    return await answer(send, status, message(text), headers, JSON, failed=failed)
