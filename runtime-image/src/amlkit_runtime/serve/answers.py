@@ -7,6 +7,8 @@ with its texts.
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+
 import orjson
 
 from amlkit_runtime.serve.asgi import Headers, Send
@@ -40,6 +42,23 @@ async def answer(
     out.extend(headers)
     await send({"type": "http.response.start", "status": status, "headers": out})
     await send({"type": "http.response.body", "body": body})
+    return status
+
+
+async def stream(
+    send: Send,
+    status: int,
+    chunks: AsyncIterator[bytes],
+    headers: Headers,
+    *,
+    failed: bool = False,
+) -> int:
+    """Send an answer whose body comes in chunks (chunked transfer coding, as gunicorn)."""
+    out = [(b"x-ms-run-function-failed", b"True" if failed else b"False"), *headers]
+    await send({"type": "http.response.start", "status": status, "headers": out})
+    async for chunk in chunks:
+        await send({"type": "http.response.body", "body": chunk, "more_body": True})
+    await send({"type": "http.response.body", "body": b""})
     return status
 
 

@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import traceback
+from collections.abc import AsyncIterator, Iterator
 from typing import Any
 
 import orjson
@@ -26,6 +28,7 @@ from amlkit_runtime.serve.answers import (
     RUN_FAILED_MESSAGE,
     answer,
     error,
+    stream,
 )
 from amlkit_runtime.serve.asgi import Headers, Receive, Scope, Send, header
 from amlkit_runtime.serve.batching import MicroBatcher
@@ -44,6 +47,11 @@ from amlkit_runtime.serve.scoring import (
 from amlkit_runtime.serve.settings import ServeSettings
 
 logger = logging.getLogger("amlkit.serve")
+NO_DEADLINE_S = 365 * 86400.0  # a response body's generator has no deadline (as in azmlinfsrv)
+
+
+class _StreamBroken(Exception):
+    """The response body's generator raised after the answer had started: it ends there."""
 
 
 class ScoreRoute:
@@ -106,6 +114,12 @@ class ScoreRoute:
             self.metrics.observe_run(run_ms / 1000.0)
             headers = [*extra, (b"x-ms-run-fn-exec-ms", f"{run_ms:.3f}".encode())]
             headers += [(k.encode("latin-1"), v.encode("latin-1")) for k, v in rendered.headers]
+            if rendered.stream is not None:
+                chunks = self._chunks(rendered.stream)
+                # A broken generator: uvicorn closes the connection, the body cut short.
+                with contextlib.suppress(_StreamBroken):
+                    await stream(send, rendered.status, chunks, headers, failed=rendered.failed)
+                return rendered.status, run_ms
             content_type = rendered.content_type.encode() if rendered.content_type else None
             status = await answer(
                 send, rendered.status, rendered.body, headers, content_type, failed=rendered.failed
@@ -115,6 +129,29 @@ class ScoreRoute:
             self.metrics.finished()
             if not keep_slot:
                 self.limiter.release()
+
+    async def _chunks(self, items: Iterator[bytes]) -> AsyncIterator[bytes]:
+        """A generator's items, each taken in the scoring thread (the generator is user code).
+
+        No deadline applies to the items (azmlinfsrv's timeout covers run() alone); an
+        exception in the generator ends the answer where it is, and the log says why."""
+
+        def take() -> bytes | None:
+            return next(items, None)
+
+        while True:
+            try:
+                chunk = await self.runner.call(take, NO_DEADLINE_S)
+            except Exception as exc:
+                logger.error(
+                    "the response body's generator raised:\n%s",
+                    "".join(traceback.format_exception(exc)),
+                )
+                raise _StreamBroken from exc
+            if chunk is None:
+                return
+            if chunk:
+                yield chunk
 
     async def _timed_out(self, send: Send, extra: Headers) -> int:
         timeout_ms = self.settings.scoring_timeout_ms
@@ -141,7 +178,8 @@ class ScoreRoute:
         """run() for one request, gathered with others when micro-batching applies."""
         script = self.script
         if script.mode is Mode.RAWHTTP:
-            arguments: dict[str, Any] = {script.data_parameter: _aml_request(scope, method, body)}
+            request = AMLRequest.from_asgi(scope, body)
+            arguments: dict[str, Any] = {script.data_parameter: request}
         elif method == "GET":
             arguments = script.query_arguments(scope["query_string"])
         else:
@@ -176,16 +214,3 @@ def _flask_headers(raw: Headers) -> dict[str, str]:
         text = value.decode("latin-1")
         headers[name] = f"{headers[name]},{text}" if name in headers else text
     return headers
-
-
-def _aml_request(scope: Scope, method: str, body: bytes) -> AMLRequest:
-    client = scope.get("client")
-    return AMLRequest(
-        method=method,
-        path=scope["path"],
-        query_string=scope["query_string"],
-        headers=[(k.decode("latin-1").title(), v.decode("latin-1")) for k, v in scope["headers"]],
-        body=body,
-        scheme=scope.get("scheme", "http"),
-        remote_addr=client[0] if client else None,
-    )
