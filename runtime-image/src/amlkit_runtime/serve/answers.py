@@ -21,6 +21,7 @@ NOT_FOUND_MESSAGE = (
     "your spelling and try again."
 )
 NOT_READY_MESSAGE = "init() has not finished"
+METHOD_NOT_ALLOWED_MESSAGE = "The method is not allowed for the requested URL."  # werkzeug's
 
 
 async def answer(
@@ -30,13 +31,16 @@ async def answer(
     headers: Headers,
     content_type: bytes | None,
     *,
-    failed: bool = False,
+    failed: bool | None = False,
 ) -> int:
-    """Send a whole answer; its status, for the access log and metrics."""
-    out = [
-        (b"content-length", str(len(body)).encode()),
-        (b"x-ms-run-function-failed", b"True" if failed else b"False"),
-    ]
+    """Send a whole answer; its status, for the access log and metrics.
+
+    `failed` None leaves out `x-ms-run-function-failed` (azmlinfsrv's `GET /` has none).
+    A 204 or 304 has no Content-Length, as werkzeug sends them.
+    """
+    out = [] if status in (204, 304) else [(b"content-length", str(len(body)).encode())]
+    if failed is not None:
+        out.append((b"x-ms-run-function-failed", b"True" if failed else b"False"))
     if content_type is not None:
         out.append((b"content-type", content_type))
     out.extend(headers)

@@ -10,7 +10,9 @@ This module routes and keeps the books (metrics, access log); each route lives i
 - `POST|GET|OPTIONS /score`, other methods 405 (routes/score.py);
 - `GET /swagger.json?version=` (routes/swagger.py), `GET /metrics` (routes/metrics.py);
 - anything else 404 JSON, a known path with another method 405.
-Every answer echoes the request ids (request_ids.py) and carries `x-ms-server-version`.
+Every answer of a route echoes the request ids (request_ids.py) and carries
+`x-ms-server-version`; the 404 and 405 of routing carry neither, as azmlinfsrv's (Flask
+answers them before its request hooks run).
 """
 
 from __future__ import annotations
@@ -24,8 +26,8 @@ import time
 import traceback
 
 from amlkit_runtime.serve.access_log import AccessLog
-from amlkit_runtime.serve.answers import NOT_FOUND_MESSAGE, error
-from amlkit_runtime.serve.asgi import Receive, Scope, Send
+from amlkit_runtime.serve.answers import METHOD_NOT_ALLOWED_MESSAGE, NOT_FOUND_MESSAGE, error
+from amlkit_runtime.serve.asgi import Headers, Receive, Scope, Send
 from amlkit_runtime.serve.batching import MicroBatcher
 from amlkit_runtime.serve.metrics import Metrics
 from amlkit_runtime.serve.request_ids import request_ids
@@ -41,6 +43,7 @@ from amlkit_runtime.serve.swagger import Swagger
 logger = logging.getLogger("amlkit.serve")
 # Paths as metrics label them; any other path is "other".
 ROUTES = frozenset({"/", "/score", "/liveness", "/readiness", "/metrics", "/swagger.json"})
+_SCORE_METHODS = ("POST", "GET", "OPTIONS", "HEAD")  # azmlinfsrv's route, HEAD added by Flask
 
 
 class ScoringApp:
@@ -140,28 +143,28 @@ class ScoringApp:
         start = time.perf_counter()
         path: str = scope["path"]
         method: str = scope["method"]
-        ids, problem = request_ids(scope["headers"])
-        extra = [*ids, *self._version_header]
+        ids: Headers = []
         run_ms: float | None = None
-        if problem is not None:
-            status = await error(send, 431, problem, extra)
-        elif path == "/score":
-            status, run_ms = await self.score(scope, receive, send, method, extra)
-        elif method not in ("GET", "HEAD"):
-            if path in ROUTES:
-                status = await error(send, 405, "Method not allowed", extra)
-            else:
-                status = await error(send, 404, NOT_FOUND_MESSAGE, extra)
-        elif path == "/" or path == "/readiness":
-            status = await readiness(send, extra, self.readiness)
-        elif path == "/liveness":
-            status = await liveness(send, extra)
-        elif path == "/metrics":
-            status = await metrics_route(send, extra, self.metrics)
-        elif path == "/swagger.json":
-            status = await swagger_route(scope, send, extra, self.swagger)
+        if path not in ROUTES:
+            # Flask's routing answers before azmlinfsrv's request hooks: no ids echoed.
+            status = await error(send, 404, NOT_FOUND_MESSAGE, [])
+        elif method not in (_SCORE_METHODS if path == "/score" else ("GET", "HEAD")):
+            status = await error(send, 405, METHOD_NOT_ALLOWED_MESSAGE, [])
         else:
-            status = await error(send, 404, NOT_FOUND_MESSAGE, extra)
+            ids, problem = request_ids(scope["headers"])
+            extra = [*ids, *self._version_header]
+            if problem is not None:
+                status = await error(send, 431, problem, extra)
+            elif path == "/score":
+                status, run_ms = await self.score(scope, receive, send, method, extra)
+            elif path == "/" or path == "/readiness":
+                status = await readiness(send, extra, self.readiness)
+            elif path == "/liveness":
+                status = await liveness(send, extra)
+            elif path == "/metrics":
+                status = await metrics_route(send, extra, self.metrics)
+            else:
+                status = await swagger_route(scope, send, extra, self.swagger)
         elapsed = time.perf_counter() - start
         self.metrics.observe(path if path in ROUTES else "other", status, elapsed)
         if self.access_log.enabled and path != "/metrics":

@@ -24,7 +24,7 @@ class Readiness:
 async def readiness(send: Send, headers: Headers, state: Readiness) -> int:
     """`GET /` and `GET /readiness`: azmlinfsrv's "Healthy" once ready, else 503."""
     if state.ready:
-        return await answer(send, 200, b"Healthy", headers, HTML)
+        return await answer(send, 200, b"Healthy", headers, HTML, failed=None)
     return await error(send, 503, NOT_READY_MESSAGE, headers)
 
 
