@@ -39,8 +39,12 @@ lint: setup
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 
+# The sample scripts are checked too, outside the package tree: they are two modules
+# both named `score`, so each folder gets its own mypy run.
 typecheck: setup
 	$(BIN)/mypy
+	$(BIN)/mypy --strict runtime-image/sample/onlinescoring/score.py
+	$(BIN)/mypy --strict runtime-image/sample/batchscoring/score.py runtime-image/sample/train.py
 
 pytest: setup
 	$(BIN)/pytest

@@ -35,7 +35,8 @@ HOST = "127.0.0.1"
 GRACE_S = 35.0  # amlkit-serve's graceful timeout (30 s) and a margin
 LOG_TAIL_LINES = 15
 # Variables of the caller's shell that would bend a deployment's server: each
-# deployment gets its own metrics folder, and the flags name the script and model.
+# deployment gets its own metrics folder, and the flags name the script and model
+# (amlkit-serve then sets AZUREML_ENTRY_SCRIPT to the script's full path, as azmlinfsrv).
 _DROPPED_VARIABLES = ("PROMETHEUS_MULTIPROC_DIR", "AZUREML_ENTRY_SCRIPT", "AZUREML_MODEL_DIR")
 
 
@@ -215,14 +216,32 @@ def prepare_workdir(workdir: Path, endpoints: Sequence[LocalEndpoint]) -> None:
     workdir.mkdir(parents=True, exist_ok=True)
 
 
+def deployment_gone(server: DeploymentServer) -> bool:
+    """Whether the deployment's supervisor and all its workers have exited.
+
+    They share a process group (the supervisor's own session). Workers get SIGTERM when
+    their supervisor dies and then finish their in-flight requests: until the last one
+    has exited, the deployment still serves and is not reported gone.
+    """
+    if server.process.poll() is None:
+        return False
+    try:
+        os.killpg(server.process.pid, 0)
+    except ProcessLookupError:
+        return True
+    except PermissionError:  # a member of the group still exists
+        return False
+    return False
+
+
 async def _watch(
     servers: Sequence[DeploymentServer], on_exit: Callable[[DeploymentServer], None]
 ) -> None:
-    """Call `on_exit` once for each server whose process ends."""
+    """Call `on_exit` once for each deployment whose processes have all ended."""
     running = list(servers)
     while running:
         await asyncio.sleep(0.5)
-        for server in [s for s in running if s.process.poll() is not None]:
+        for server in [s for s in running if deployment_gone(s)]:
             running.remove(server)
             on_exit(server)
 

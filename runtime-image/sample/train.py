@@ -8,6 +8,8 @@ the sample CSV files use).
     python train.py --output DIR     # writes DIR/model.joblib
 """
 
+from __future__ import annotations
+
 import argparse
 import os
 
@@ -19,7 +21,7 @@ N_FEATURES = 20
 SEED = 0
 
 
-def train():
+def train() -> GradientBoostingClassifier:
     """The fitted model."""
     x, y = make_classification(
         n_samples=5000,
@@ -31,7 +33,7 @@ def train():
     return GradientBoostingClassifier(random_state=SEED).fit(x, y)
 
 
-def main():
+def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
         "--output",

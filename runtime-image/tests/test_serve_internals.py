@@ -7,8 +7,8 @@ from __future__ import annotations
 import uuid
 
 import prometheus_client as prom
-from amlkit_runtime.serve.app import _new_request_id
 from amlkit_runtime.serve.metrics import LATENCY_BUCKETS, _Pending
+from amlkit_runtime.serve.request_ids import new_request_id
 
 
 def _samples(registry: prom.CollectorRegistry) -> dict[tuple[str, str], float]:
@@ -43,7 +43,7 @@ def test_gathered_observations_give_the_same_histogram_as_observe() -> None:
 
 
 def test_generated_request_ids_are_distinct_uuid4() -> None:
-    ids = [_new_request_id() for _ in range(600)]  # more than one pool of 256
+    ids = [new_request_id() for _ in range(600)]  # more than one pool of 256
     assert len(set(ids)) == len(ids)
     for raw in ids:
         parsed = uuid.UUID(raw.decode())

@@ -2,7 +2,12 @@
 
 from __future__ import annotations
 
+import json
+import os
+from pathlib import Path
+
 import pytest
+from amlkit_runtime.serve.azure_env import export_variables, read_config_file
 from amlkit_runtime.serve.settings import DEFAULT_MAX_BODY_BYTES, SettingsError, resolve
 
 
@@ -84,3 +89,43 @@ def test_bad_values_are_one_line_errors(env: dict[str, str], fragment: str) -> N
     with pytest.raises(SettingsError, match="give") as caught:
         resolve(env)
     assert fragment in str(caught.value) and "\n" not in str(caught.value)
+
+
+def test_azmlinfsrv_s_variables_are_exported_for_the_script(tmp_path: Path) -> None:
+    env: dict[str, str] = {"AML_APP_INSIGHTS_KEY": "not-a-uuid", "AML_APP_INSIGHTS_ENABLED": "true"}
+    export_variables(
+        env, entry_script=str(tmp_path / "s.py"), config_file=None, appinsights_key=None
+    )
+    assert env["AZUREML_ENTRY_SCRIPT"] == os.path.realpath(tmp_path / "s.py")
+    assert env["AML_APP_INSIGHTS_ENABLED"] == "false"  # a key that is not a UUID turns it off
+    assert env["HTTP_X_MS_SERVER_VERSION"] == "amlkit-serve/0.1.0"
+    key = "0f8fad5b-d9cb-469f-a165-70867728950e"
+    quiet = {"SERVER_VERSION_LOG_RESPONSE_ENABLED": "False"}
+    export_variables(quiet, entry_script=None, config_file=None, appinsights_key=key)
+    assert (quiet["AML_APP_INSIGHTS_ENABLED"], quiet["AML_APP_INSIGHTS_KEY"]) == ("true", key)
+    assert "HTTP_X_MS_SERVER_VERSION" not in quiet
+    assert resolve(quiet).server_version == ""
+
+
+def test_config_json_is_read_under_the_environment(tmp_path: Path) -> None:
+    (tmp_path / "config.json").write_text(
+        json.dumps({"AZUREML_ENTRY_SCRIPT": "app.py", "SCORING_TIMEOUT_MS": 900, "OTHER": "x"})
+    )
+    config = read_config_file({"AML_APP_ROOT": str(tmp_path)})
+    assert config == {"AZUREML_ENTRY_SCRIPT": "app.py", "SCORING_TIMEOUT_MS": "900"}
+    env = {"AML_APP_ROOT": str(tmp_path), "SCORING_TIMEOUT_MS": "100"}
+    settings = resolve({**config, **env})
+    assert (settings.entry_script, settings.scoring_timeout_ms) == ("app.py", 100)
+    (tmp_path / "bad.json").write_text("{not json")
+    with pytest.raises(SettingsError, match=r"^config file '.*bad\.json' cannot be read as JSON"):
+        read_config_file({"AZUREML_CONFIG_FILE": str(tmp_path / "bad.json")})
+    with pytest.raises(SettingsError, match="is not a non-empty file"):
+        read_config_file({"AZUREML_CONFIG_FILE": str(tmp_path / "missing.json")})
+
+
+def test_the_health_port_needs_seperate_health_endpoint() -> None:
+    assert resolve({}, health_port=5100).health_port is None  # as azmlinfsrv: ignored
+    assert resolve({"SEPERATE_HEALTH_ENDPOINT": "true"}).health_port == 5000
+    assert resolve({"SEPERATE_HEALTH_ENDPOINT": "true"}, health_port=5100).health_port == 5100
+    with pytest.raises(SettingsError, match="--health_port=5001 is not a TCP port other than"):
+        resolve({"SEPERATE_HEALTH_ENDPOINT": "true"}, health_port=5001)

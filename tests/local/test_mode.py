@@ -45,6 +45,7 @@ def run(raw_data):
         "weights": weights,
         "timeout_ms": os.environ["SCORING_TIMEOUT_MS"],
         "max_concurrent": os.environ["AMLKIT_MAX_CONCURRENT_REQUESTS"],
+        "entry_script": os.environ["AZUREML_ENTRY_SCRIPT"],  # the full path, as azmlinfsrv sets it
     }
 """
 
@@ -247,7 +248,11 @@ def test_deployment_runs_with_its_settings_and_azure_model_layout(served: Served
     response = httpx.post(
         served.score, json={}, headers={"azureml-model-deployment": "blue"}, timeout=10
     )
-    assert response.json() == {
+    answer = response.json()
+    entry_script = Path(answer.pop("entry_script"))
+    assert entry_script.is_absolute() and entry_script.name == "score.py"
+    assert (entry_script.parent / "score.py").read_text() == SCORE
+    assert answer == {
         "deployment": "blue",
         "colour": "navy",
         "weights": "w-42",

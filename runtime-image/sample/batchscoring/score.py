@@ -7,17 +7,20 @@ append_row` the rows land in `predictions.csv` as `file row prediction`, so ever
 prediction can be traced back to its input file and row.
 """
 
+from __future__ import annotations
+
 import glob
 import logging
 import os
+from typing import Any
 
 import joblib
 import pandas as pd
 
-model = None
+model: Any = None  # the fitted scikit-learn model, loaded by init()
 
 
-def init():
+def init() -> None:
     """Load the model once: AZUREML_MODEL_DIR holds the files of the registered model."""
     global model
     model_dir = os.environ["AZUREML_MODEL_DIR"]
@@ -33,7 +36,7 @@ def init():
     logging.info("batch scoring: model loaded from %s", found[0])
 
 
-def run(mini_batch):
+def run(mini_batch: list[str]) -> pd.DataFrame:
     """Score each CSV file of the mini-batch; one output row per input row."""
     features = getattr(model, "feature_names_in_", None)
     results = []

@@ -8,19 +8,22 @@ A body of another shape is answered 400 with what `data` must hold (AMLResponse,
 Azure's docs show), instead of the 500 an exception in run() would give.
 """
 
+from __future__ import annotations
+
 import glob
 import json
 import logging
 import os
+from typing import Any
 
 import joblib
 import numpy as np
 from azureml.contrib.services.aml_response import AMLResponse
 
-model = None
+model: Any = None  # the fitted scikit-learn model, loaded by init()
 
 
-def init():
+def init() -> None:
     """Load the model once, from AZUREML_MODEL_DIR.
 
     Azure ML keeps a registered folder's name under it
@@ -36,12 +39,12 @@ def init():
     logging.info("model loaded from %s", found[0])
 
 
-def _bad_input(problem):
+def _bad_input(problem: str) -> AMLResponse:
     expected = f'{{"data": [[{model.n_features_in_} numbers], ...]}}'
     return AMLResponse({"message": f"{problem}; the body must be {expected}"}, 400, json_str=True)
 
 
-def run(raw_data):
+def run(raw_data: str) -> list[int] | AMLResponse:
     """Predict a class for each row of `data`; the list goes back as JSON."""
     try:
         payload = json.loads(raw_data)
@@ -58,4 +61,5 @@ def run(raw_data):
         return _bad_input(f"`data` has shape {list(features.shape)}")
     if not np.isfinite(features).all():
         return _bad_input("`data` holds NaN or infinite numbers")
-    return model.predict(features).tolist()
+    predictions: list[int] = model.predict(features).tolist()
+    return predictions

@@ -2,9 +2,9 @@
 
 Scoring scripts do `from azureml.contrib.services.aml_request import AMLRequest,
 rawhttp` (or the same from `azureml_inference_server_http.api.aml_request`).
-`install()` puts a finder at the END of `sys.meta_path`: it only answers for those
-module names when no installed package does, so a real azureml-contrib-services
-(or azureml-inference-server-http) is never shadowed.
+`install()` makes those names amlkit's own werkzeug-based classes, even where Azure's
+Flask-based packages are installed: the server that calls run() decides what request it
+gets and which responses it can send (finder.py).
 """
 
 from amlkit_runtime.aml_compat.finder import ALIASES, install, rawhttp_requested

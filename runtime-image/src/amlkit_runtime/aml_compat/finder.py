@@ -31,13 +31,22 @@ class _Loader(importlib.abc.Loader):
 
 
 class AzureNamesFinder(importlib.abc.MetaPathFinder):
-    """Answers for Azure's helper modules (and their packages) when nothing else does."""
+    """Answers for Azure's helper modules, ahead of any installed copy of them."""
 
     def find_spec(
         self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
     ) -> importlib.machinery.ModuleSpec | None:
         if fullname in ALIASES:
             return importlib.machinery.ModuleSpec(fullname, _Loader())
+        return None
+
+
+class AzurePackagesFinder(importlib.abc.MetaPathFinder):
+    """Empty packages (`azureml`, `azureml.contrib`, ...) when nothing else provides them."""
+
+    def find_spec(
+        self, fullname: str, path: Sequence[str] | None, target: ModuleType | None = None
+    ) -> importlib.machinery.ModuleSpec | None:
         if fullname in _PACKAGES:
             spec = importlib.machinery.ModuleSpec(fullname, _Loader(), is_package=True)
             spec.submodule_search_locations = []
@@ -46,9 +55,16 @@ class AzureNamesFinder(importlib.abc.MetaPathFinder):
 
 
 def install() -> None:
-    """Append the finder to `sys.meta_path` once (last, so real packages win)."""
+    """Put the module finder first in `sys.meta_path` and the package finder last, once.
+
+    The helper modules are always amlkit's: amlkit-serve hands run() its own request and
+    reads its own responses, even where Azure's packages are installed (Flask-based,
+    they would not fit). Their packages stay whatever is installed: `azureml` may hold
+    azureml-core, which the batch image carries.
+    """
     if not any(isinstance(finder, AzureNamesFinder) for finder in sys.meta_path):
-        sys.meta_path.append(AzureNamesFinder())
+        sys.meta_path.insert(0, AzureNamesFinder())
+        sys.meta_path.append(AzurePackagesFinder())
 
 
 def rawhttp_requested(run: Callable[..., Any]) -> bool:

@@ -21,7 +21,7 @@ import os
 import shutil
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 SEPARATOR = " "
 
@@ -63,12 +63,30 @@ def concatenate_atomically(parts: Iterable[Path], final: Path) -> None:
         with open(tmp, "wb") as out:
             for part in parts:
                 with open(part, "rb") as src:
-                    shutil.copyfileobj(src, out, 1024 * 1024)
+                    _copy(src, out)
             out.flush()
             os.fsync(out.fileno())
         _publish(tmp, final)
     finally:
         tmp.unlink(missing_ok=True)
+
+
+def _copy(src: BinaryIO, out: BinaryIO) -> None:
+    """Append `src` to `out`, inside the kernel where it can (copy_file_range, Linux)."""
+    if hasattr(os, "copy_file_range"):
+        size = os.fstat(src.fileno()).st_size
+        copied = 0
+        try:
+            while copied < size:
+                done = os.copy_file_range(src.fileno(), out.fileno(), size - copied)
+                if done == 0:
+                    break
+                copied += done
+            return
+        except OSError:  # a file system without it: the rest in user space
+            src.seek(copied)
+            out.seek(0, os.SEEK_END)
+    shutil.copyfileobj(src, out, 1024 * 1024)
 
 
 def write_json_atomically(final: Path, payload: Any) -> None:

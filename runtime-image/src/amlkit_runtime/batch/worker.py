@@ -2,11 +2,8 @@
 
 Workers are started with the `spawn` method, so each one is a fresh interpreter
 that imports the scoring script itself (as on an Azure ML node, one process per
-`max_concurrency_per_instance`). The parent talks to a worker over a pipe:
-
-    parent -> worker   ("run", index, [paths], part_path | None)  or  ("stop",)
-    worker -> parent   ("ready",) | ("load_error", message) | ("init_error", message)
-                       ("done", index, rows) | ("failed", index, message)
+`max_concurrency_per_instance`). The parent talks to a worker over a pipe, with the
+typed messages of messages.py.
 
 A worker never enforces the timeout itself: the parent kills it, which also stops
 a `run()` stuck in C code or in a sleep.
@@ -23,6 +20,15 @@ from dataclasses import dataclass, field
 from multiprocessing.connection import Connection
 from pathlib import Path
 
+from amlkit_runtime.batch.messages import (
+    InitFailed,
+    LoadFailed,
+    MiniBatchDone,
+    MiniBatchFailed,
+    Ready,
+    RunMiniBatch,
+    ToWorker,
+)
 from amlkit_runtime.batch.output import count_and_write_rows
 
 log = logging.getLogger("amlkit.batch.worker")
@@ -65,31 +71,30 @@ def worker_main(conn: Connection, config: WorkerConfig) -> None:
     except BaseException as exc:  # a SyntaxError or SystemExit in score.py is still bad input
         log.debug("loading %s failed", config.entry_script, exc_info=True)
         if isinstance(exc, EntryScriptError):
-            message = " ".join(str(exc).split())  # already names the script
+            text = " ".join(str(exc).split())  # already names the script
         else:
-            message = f"entry script {config.entry_script!r} cannot be loaded: {one_line(exc)}"
-        conn.send(("load_error", message))
+            text = f"entry script {config.entry_script!r} cannot be loaded: {one_line(exc)}"
+        conn.send(LoadFailed(text))
         return
     try:
         script.init()
     except BaseException as exc:
         log.error("init() of %s failed\n%s", config.entry_script, traceback.format_exc())
-        conn.send(("init_error", one_line(exc)))
+        conn.send(InitFailed(one_line(exc)))
         return
-    conn.send(("ready",))
+    conn.send(Ready())
     while True:
         try:
-            message = conn.recv()
+            message: ToWorker = conn.recv()
         except (EOFError, OSError):  # the parent is gone
             return
-        if message[0] != "run":
+        if not isinstance(message, RunMiniBatch):  # Stop
             return
-        _, index, paths, part = message
         try:
-            result = script.run(paths)
-            rows = count_and_write_rows(result, Path(part) if part else None)
+            result = script.run(list(message.files))
+            rows = count_and_write_rows(result, Path(message.part) if message.part else None)
         except BaseException as exc:
-            log.warning("mini-batch %d failed\n%s", index, traceback.format_exc())
-            conn.send(("failed", index, one_line(exc)))
+            log.warning("mini-batch %d failed\n%s", message.index, traceback.format_exc())
+            conn.send(MiniBatchFailed(message.index, one_line(exc)))
             continue
-        conn.send(("done", index, rows))
+        conn.send(MiniBatchDone(message.index, rows))

@@ -1,7 +1,9 @@
 """amlkit-serve: Azure ML's online scoring contract (azmlinfsrv 1.5.1), served fast.
 
 Same flags, variables, routes, headers and answers as azmlinfsrv, and the same
-scoring scripts unchanged. Deliberate differences, each explained where it lives:
+scoring scripts unchanged: runtime-image/tests/test_serve_differential.py runs both on
+the same scripts and requests, and the README's table lists every difference.
+Deliberate differences, each explained where it lives:
 - ASGI on uvicorn workers (uvloop, httptools) with keep-alive, instead of gunicorn
   sync workers that close every connection (worker.py, cli.py);
 - run() in a scoring thread, so `/`, `/liveness`, `/readiness` and `/metrics` answer
@@ -13,7 +15,9 @@ scoring scripts unchanged. Deliberate differences, each explained where it lives
   Prometheus metrics over all workers (metrics.py);
 - SCORING_TIMEOUT_MS also works with threads (azmlinfsrv's SIGALRM does not), and
   covers the wait for a scoring thread as well as run() itself;
-- orjson encoding: numpy results are accepted, NaN becomes null (scoring.py);
+- orjson encoding: compact JSON, numpy results are accepted, NaN becomes null (scoring.py);
+- a request's head over 64 KiB or 100 fields is a 431 (protocol.py); a port in use is
+  refused, never shared (listen.py); no App Insights telemetry (azure_env.py);
 - the script's `json.loads` parses with orjson, same results (fast_json.py; AMLKIT_FAST_JSON=0
   turns it off).
 

@@ -26,7 +26,15 @@ being answered): the deadline then starts again once that answer is sent.
 
 Head limits (hostile clients). A request line and headers over `MAX_HEAD_BYTES`, or
 more than `MAX_HEADER_FIELDS` header fields, get `431 Request Header Fields Too Large`
-and the connection is closed before the head is buffered any further.
+and the connection is closed. The limit is on one request's head, never on the bytes
+of several requests pipelined on a connection:
+- a complete head is measured exactly, from its request line and fields as received
+  (`Name: value` lines; optional whitespace around a value is not counted);
+- a head still incomplete after a read is bounded, so that it cannot be buffered for
+  ever: data is parsed in pieces of at most `HEAD_PIECE` bytes (a body of known length
+  at once), so a head that began within a piece is known to the piece, and it is
+  refused once that bound passes `MAX_HEAD_BYTES + HEAD_PIECE` (it is then surely
+  over the limit).
 
 Everything else is uvicorn's (the subclass uses `HttpToolsProtocol`'s attributes, hence
 the upper bound on uvicorn in pyproject.toml).
@@ -51,6 +59,8 @@ READ_TIMED_OUT = "amlkit.read_timed_out"  # scope key set when the read deadline
 # so one request could make a worker buffer gigabytes of headers.
 MAX_HEAD_BYTES = 64 * 1024
 MAX_HEADER_FIELDS = 100
+HEAD_PIECE = 8 * 1024  # reads larger than this are parsed piece by piece (see above)
+_LINE_ENDS = len(b" HTTP/1.1\r\n") + 1  # around the method and target of a request line
 
 
 class _GatheringTransport:
@@ -112,9 +122,12 @@ class HttpProtocol(HttpToolsProtocol):
         super().connection_made(gathering)  # type: ignore[arg-type]
         self._gathering = gathering
         self._reading = False  # a request has begun and not fully arrived
+        self._in_head = False  # ... and its head has not fully arrived
+        self._began = False  # a request began during the piece being parsed
         self._refused = False  # the request being read was refused: ignore the rest of it
-        self._head_bytes = 0  # bytes received while the request's head was incomplete
+        self._head_bytes = 0  # bound on the incomplete head's bytes (see the docstring)
         self._header_fields = 0
+        self._body_left = -1  # body bytes still to come, when its length is known
         self._read_timer: asyncio.TimerHandle | None = None
         # A new connection is idle like a kept-alive one: the same timeout closes it.
         self.timeout_keep_alive_task = self.loop.call_later(
@@ -126,12 +139,24 @@ class HttpProtocol(HttpToolsProtocol):
         super().connection_lost(exc)
 
     def data_received(self, data: bytes) -> None:
-        super().data_received(data)
+        if len(data) <= HEAD_PIECE:
+            self._parse(data)
+            return
+        view = memoryview(data)
+        start, end = 0, len(data)
+        while start < end and not self.transport.is_closing():
+            size = self._body_left if self._body_left > 0 and not self._in_head else HEAD_PIECE
+            self._parse(view[start : start + size])  # type: ignore[arg-type]  # any buffer
+            start += size
+
+    def _parse(self, piece: bytes) -> None:
+        self._began = False
+        super().data_received(piece)
         if not self._reading or self._refused or self.transport.is_closing():
             return
-        if self._current_cycle() is None:  # the head is still incomplete after all of `data`
-            self._head_bytes += len(data)
-            if self._head_bytes > MAX_HEAD_BYTES:
+        if self._in_head:  # the head is still incomplete after all of `piece`
+            self._head_bytes = len(piece) if self._began else self._head_bytes + len(piece)
+            if self._head_bytes > MAX_HEAD_BYTES + HEAD_PIECE:
                 self._refuse_head(f"the request line and headers exceed {MAX_HEAD_BYTES} bytes")
                 return
         if self._read_timer is None:
@@ -139,10 +164,11 @@ class HttpProtocol(HttpToolsProtocol):
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
-        self._reading = True
+        self._reading = self._in_head = self._began = True
         self._refused = self.transport.is_closing()
         self._head_bytes = 0
         self._header_fields = 0
+        self._body_left = -1
 
     def on_header(self, name: bytes, value: bytes) -> None:
         if self._refused:
@@ -154,17 +180,32 @@ class HttpProtocol(HttpToolsProtocol):
         super().on_header(name, value)
 
     def on_headers_complete(self) -> None:
-        if not self._refused:
-            super().on_headers_complete()
+        self._in_head = False
+        if self._refused:
+            return
+        size = len(self.parser.get_method()) + len(self.url) + _LINE_ENDS + 2
+        length = -1
+        for name, value in self.headers:
+            size += len(name) + len(value) + 4  # "Name: value\r\n"
+            if name == b"content-length" and value.isdigit():
+                length = int(value)
+        if size > MAX_HEAD_BYTES:
+            self._refuse_head(f"the request line and headers exceed {MAX_HEAD_BYTES} bytes")
+            return
+        self._body_left = length
+        super().on_headers_complete()
 
     def on_body(self, body: bytes) -> None:
+        if self._body_left > 0:
+            self._body_left -= len(body)
         if not self._refused:
             super().on_body(body)
 
     def on_message_complete(self) -> None:
         if not self._refused:
             super().on_message_complete()
-        self._reading = False
+        self._reading = self._in_head = False
+        self._body_left = -1
         self._cancel_read_timer()
 
     def on_response_complete(self) -> None:

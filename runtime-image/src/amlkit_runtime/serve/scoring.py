@@ -22,13 +22,14 @@ import enum
 import inspect
 import json
 import time
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
 from inference_schema.schema_util import is_schema_decorated  # type: ignore[import-untyped]
+from werkzeug.wrappers import Response
 
 from amlkit_runtime.aml_compat import rawhttp_requested
 from amlkit_runtime.entry_script import EntryScript, EntryScriptError
@@ -62,6 +63,8 @@ class Rendered:
     content_type: str | None = "application/json"
     headers: list[tuple[str, str]] = field(default_factory=list)
     failed: bool = False
+    stream: Iterator[bytes] | None = None
+    """The body's chunks, for a response whose body is a generator: sent as they come."""
 
 
 @dataclass(frozen=True)
@@ -195,8 +198,26 @@ def encode_json(value: Any) -> bytes:
         return json.dumps(value).encode("utf-8")
 
 
+_OWN_HEADERS = ("content-length", "x-ms-run-function-failed", "transfer-encoding")
+
+
 def render(result: Any) -> Rendered:
-    """An HTTP answer for run()'s return value; a response object passes through as is."""
+    """An HTTP answer for run()'s return value; a response object passes through as is.
+
+    A werkzeug (or Flask) response, AMLResponse included, keeps its status, headers and
+    body; a streamed one (a generator body) is sent chunk by chunk. 5xx or an
+    `x-ms-run-function-failed: True` header marks run() as failed, as in azmlinfsrv.
+    """
+    if isinstance(result, Response):
+        items = list(result.headers.items())
+        code = result.status_code
+        failed = code >= 500 or any(
+            k.lower() == "x-ms-run-function-failed" and v.lower() == "true" for k, v in items
+        )
+        headers = [(k, v) for k, v in items if k.lower() not in _OWN_HEADERS]
+        if result.is_streamed:
+            return Rendered(code, b"", None, headers, failed, iter(result.iter_encoded()))
+        return Rendered(code, result.get_data(), None, headers, failed)
     status = getattr(result, "status_code", None)
     if (
         isinstance(status, int)

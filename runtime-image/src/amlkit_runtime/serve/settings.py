@@ -11,6 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 DEFAULT_PORT = 5001  # azmlinfsrv's
+DEFAULT_HEALTH_PORT = 5000  # azmlinfsrv's, served only with SEPERATE_HEALTH_ENDPOINT=true
 DEFAULT_APP_ROOT = "/var/azureml-app"  # azmlinfsrv's
 DEFAULT_SCORING_TIMEOUT_MS = 3_600_000  # azmlinfsrv's SCORING_TIMEOUT_MS
 DEFAULT_MAX_BODY_BYTES = 100 * 1024 * 1024  # amlkit: azmlinfsrv has no limit at all
@@ -37,6 +38,10 @@ class ServeSettings:
     host: str = "0.0.0.0"
     """AMLKIT_HOST: the address to bind (azmlinfsrv always binds 0.0.0.0)."""
     port: int = DEFAULT_PORT
+    health_port: int | None = None
+    """--health_port (default 5000) when SEPERATE_HEALTH_ENDPOINT=true [sic, azmlinfsrv's
+    spelling]: a second port serving the same routes, as azmlinfsrv's gunicorn binds it.
+    None: no second port (HEALTH_PORT in the environment is ignored, as in azmlinfsrv)."""
     worker_count: int = 1
     """WORKER_COUNT / --worker_count: worker processes, each running init() once."""
     scoring_timeout_ms: int = DEFAULT_SCORING_TIMEOUT_MS
@@ -67,7 +72,8 @@ class ServeSettings:
     service_version: str = "1.0"
     service_path_prefix: str = ""
     server_version: str = SERVER_VERSION
-    """The x-ms-server-version header; HTTP_X_MS_SERVER_VERSION overrides it, as in azmlinfsrv."""
+    """The x-ms-server-version header: amlkit-serve's version, unless SERVER_VERSION_LOG_RESPONSE_ENABLED
+    is set to something other than "true"; then HTTP_X_MS_SERVER_VERSION, or no header (as azmlinfsrv)."""
     graceful_timeout_s: float = DEFAULT_GRACEFUL_TIMEOUT_S
     """AMLKIT_GRACEFUL_TIMEOUT_S: how long SIGTERM waits for in-flight requests."""
     keep_alive_s: float = DEFAULT_KEEP_ALIVE_S
@@ -128,6 +134,7 @@ def resolve(
     port: int | None = None,
     worker_count: int | None = None,
     cors_origins: str | None = None,
+    health_port: int | None = None,
 ) -> ServeSettings:
     """Layer flags over the environment over defaults, and check every value.
 
@@ -140,12 +147,27 @@ def resolve(
     chosen_port = port if port is not None else DEFAULT_PORT
     if not 0 <= chosen_port <= 65535:
         raise SettingsError(f"--port={chosen_port} is not a TCP port; give 0-65535")
+    separate_health = env.get("SEPERATE_HEALTH_ENDPOINT") == "true"
+    chosen_health = (health_port or DEFAULT_HEALTH_PORT) if separate_health else None
+    if chosen_health is not None and not (
+        0 <= chosen_health <= 65535 and (chosen_health != chosen_port or chosen_port == 0)
+    ):
+        raise SettingsError(
+            f"--health_port={chosen_health} is not a TCP port other than --port; give 0-65535, not {chosen_port}"
+        )
+    version_enabled = env.get("SERVER_VERSION_LOG_RESPONSE_ENABLED")
+    server_version = (
+        SERVER_VERSION
+        if version_enabled is None or version_enabled.lower() == "true"
+        else env.get("HTTP_X_MS_SERVER_VERSION", "")
+    )
     return ServeSettings(
         entry_script=entry_script or env.get("AZUREML_ENTRY_SCRIPT") or None,
         model_dir=model_dir or env.get("AZUREML_MODEL_DIR") or None,
         app_root=env.get("AML_APP_ROOT") or DEFAULT_APP_ROOT,
         host=env.get("AMLKIT_HOST") or "0.0.0.0",
         port=chosen_port,
+        health_port=chosen_health,
         worker_count=workers,
         scoring_timeout_ms=_int(env, "SCORING_TIMEOUT_MS", DEFAULT_SCORING_TIMEOUT_MS, minimum=1),
         max_concurrent_requests=_int(env, "AMLKIT_MAX_CONCURRENT_REQUESTS", 0),
@@ -165,7 +187,7 @@ def resolve(
         service_name=env.get("SERVICE_NAME") or "ML service",
         service_version=env.get("SERVICE_VERSION") or "1.0",
         service_path_prefix=env.get("SERVICE_PATH_PREFIX") or "",
-        server_version=env.get("HTTP_X_MS_SERVER_VERSION") or SERVER_VERSION,
+        server_version=server_version,
         graceful_timeout_s=_float(env, "AMLKIT_GRACEFUL_TIMEOUT_S", DEFAULT_GRACEFUL_TIMEOUT_S),
         keep_alive_s=_float(env, "AMLKIT_KEEP_ALIVE_S", DEFAULT_KEEP_ALIVE_S, positive=True),
         read_timeout_s=_float(env, "AMLKIT_READ_TIMEOUT_S", DEFAULT_READ_TIMEOUT_S, positive=True),

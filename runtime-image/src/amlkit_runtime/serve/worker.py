@@ -1,12 +1,22 @@
-"""One worker process: load the script, build the app, serve the shared socket with uvicorn."""
+"""One worker process: load the script, build the app, serve its sockets with uvicorn.
+
+A worker dies with its supervisor: if the supervisor is killed outright (SIGKILL, the
+OOM killer), Linux sends each worker SIGTERM (PR_SET_PDEATHSIG), and it stops as on
+any SIGTERM, finishing its in-flight requests. Without that, workers would keep
+serving their own sockets with nobody to stop them.
+"""
 
 from __future__ import annotations
 
+import ctypes
 import logging
 import multiprocessing.synchronize
 import os
+import signal
 import socket
 import sys
+import threading
+import time
 
 import uvicorn
 
@@ -64,12 +74,34 @@ def build_app(
     return app
 
 
+PR_SET_PDEATHSIG = 1  # linux/prctl.h
+PARENT_POLL_S = 1.0  # elsewhere, how often a worker checks that its supervisor lives
+
+
+def die_with_parent(parent_pid: int) -> None:
+    """Get SIGTERM when the supervisor `parent_pid` dies (at once if it already has)."""
+    if sys.platform == "linux":
+        ctypes.CDLL(None, use_errno=True).prctl(PR_SET_PDEATHSIG, signal.SIGTERM)
+    else:  # no parent-death signal: a thread watches the parent
+
+        def watch() -> None:
+            while os.getppid() == parent_pid:
+                time.sleep(PARENT_POLL_S)
+            os.kill(os.getpid(), signal.SIGTERM)
+
+        threading.Thread(target=watch, name="amlkit-parent-watch", daemon=True).start()
+    if os.getppid() != parent_pid:  # it died before the signal was asked for
+        os.kill(os.getpid(), signal.SIGTERM)
+
+
 def serve(
     settings: ServeSettings,
-    sock: socket.socket,
+    socks: list[socket.socket],
     semaphore: multiprocessing.synchronize.Semaphore | None,
+    parent_pid: int,
 ) -> None:
     """Serve until SIGTERM/SIGINT; then finish in-flight requests (graceful timeout) and return."""
+    die_with_parent(parent_pid)
     logging.basicConfig(
         level=getattr(logging, settings.log_level, logging.INFO),
         format="%(asctime)s %(levelname)s %(name)s: %(message)s",
@@ -95,4 +127,4 @@ def serve(
         timeout_graceful_shutdown=max(1, round(settings.graceful_timeout_s)),
         backlog=2048,
     )
-    uvicorn.Server(config).run(sockets=[sock])
+    uvicorn.Server(config).run(sockets=socks)
