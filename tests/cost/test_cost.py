@@ -147,7 +147,12 @@ def prices_api() -> Iterator[tuple[str, list[str]]]:
         odata = request.query_params.get("$filter", "")
         seen.append(odata)
         skip = int(request.query_params.get("$skip", "0"))
-        matching = items if "Virtual Machines" in odata else []
+        # As the API filters: the service, and the SKU the query names.
+        matching = [
+            i
+            for i in items
+            if "Virtual Machines" in odata and f"armSkuName eq '{i['armSkuName']}'" in odata
+        ]
         page = matching[skip : skip + 2]
         more = skip + 2 < len(matching)
         base = f"{request.url.scheme}://{request.url.netloc}{request.url.path}"

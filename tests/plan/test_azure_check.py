@@ -115,7 +115,7 @@ def test_cli_check_azure_passes_on_prod() -> None:
         app, ["plan", "--stack", "prod", "--check-azure", "-q", "--project", str(ROOT)]
     )
     assert result.exit_code == 0, result.output
-    assert "ok 11 Azure ML request bodies match Azure's models" in result.output
+    assert "ok 12 Azure ML request bodies match Azure's models" in result.output
 
 
 def test_cli_check_azure_reports_and_exits_1(
