@@ -11,7 +11,6 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import ValidationError
 
 from .base import Spec
@@ -19,6 +18,7 @@ from .batch_deployment import BatchDeploymentSpec
 from .batch_endpoint import BatchEndpointSpec
 from .compute import ComputeClusterSpec
 from .errors import ConfigError, Problem, Source, display_path, problems_from_validation
+from .loader import load_yaml
 from .online_deployment import OnlineDeploymentSpec
 from .online_endpoint import OnlineEndpointSpec
 
@@ -60,21 +60,8 @@ _PATH_FIELDS = {"model": ("path",), "code_configuration": ("code",), "environmen
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; problems name the file and line."""
-    shown = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([Problem(shown, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(shown, "", f"cannot be read: {exc}")]) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError([Problem(shown, where, f"is not valid YAML: {reason}")]) from None
+    """Parse a YAML file strictly and within bounds (`loader`); problems name the file and line."""
+    return load_yaml(path)
 
 
 def schema_kind(doc: Mapping[str, Any], file: Path) -> Kind | None:

@@ -5,9 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-import yaml
-
 from .errors import ConfigError, Problem
+from .loader import load_yaml
 from .stack import StackSpec
 from .stack_config import load_stack_spec
 
@@ -38,7 +37,7 @@ def find_project(start: Path | None = None) -> Project:
     for folder in (here, *here.parents):
         file = folder / "Pulumi.yaml"
         if file.is_file():
-            doc = yaml.safe_load(file.read_text(encoding="utf-8")) or {}
+            doc = load_yaml(file) or {}
             if not isinstance(doc, dict) or not isinstance(doc.get("name"), str):
                 raise ConfigError([Problem(str(file), "name", "is required")])
             return Project(
