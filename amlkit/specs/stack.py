@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StrictInt, StringConstraints, model_validator
 
 from .asset_uses import AssetUse, check_registrations
 from .base import Spec
@@ -19,7 +19,7 @@ from .monitoring import MonitoringSpec
 from .online_endpoint import OnlineEndpointSpec
 from .policy import PolicySpec
 from .scoring_image import ScoringImageSpec
-from .types import Location, Tags
+from .types import Flag, Location, Tags
 from .workspace import WorkspaceSpec
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,11}$")]
@@ -28,7 +28,7 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,11}$")]
 class Ephemeral(Spec):
     """A short-lived test environment, torn down after its time-to-live."""
 
-    ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
+    ttl_hours: Annotated[StrictInt, Field(ge=1, le=24 * 30)] = 72
 
 
 class StackEnvironment(Spec):
@@ -42,7 +42,7 @@ class StackEnvironment(Spec):
     """Default: `rg-amlkit-<name>`."""
     tags: Tags = {}
     """Put on every resource, with `environment` and `managed-by` added."""
-    protect: bool = False
+    protect: Flag = False
     """Protect stateful resources (workspace, storage, key vault, registry, logs) from deletion."""
     ephemeral: Ephemeral | None = None
     salt: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{4,8}$")] | None = None
