@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
-from .assets import CodeConfiguration, EnvironmentAsset, resolve_local_path
+from .assets import CodeConfiguration, EnvironmentAsset, InsidePath, resolve_local_path
 from .base import Spec
 
 SCORING_IMAGE = "scoring-image"
@@ -28,7 +28,8 @@ def runs_scoring_image(
 class ScoringImageSpec(Spec):
     context: str = "../runtime-image"
     """Build context, relative to the stack config's folder."""
-    dockerfile: str = "Dockerfile"
+    dockerfile: InsidePath = "Dockerfile"
+    """The Dockerfile's path inside `context` (relative, no `..` out of it)."""
     repository: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]+([._/-][a-z0-9]+)*$")] = (
         "amlkit/scoring"
     )
@@ -41,4 +42,4 @@ class ScoringImageSpec(Spec):
     @field_validator("context")
     @classmethod
     def _resolve_context(cls, value: str, info: ValidationInfo) -> str:
-        return resolve_local_path(value, info)
+        return resolve_local_path(value, info, "folder")
