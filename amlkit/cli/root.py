@@ -2,15 +2,37 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from amlkit import __version__
 
 from . import config, local
-from .common import err, out
+from .common import EXIT_INTERNAL, debug, err, out, print_error
 from .plan import plan
 
+
+class _Guarded(TyperGroup):
+    """The root command group: an exception no command handled is an amlkit bug, so it
+    ends as one line and exit 3 (the README's table), never as a traceback and exit 1,
+    which CI would read as a failed check. AMLKIT_DEBUG=1 lets the traceback through."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except Exception as error:
+            # Exits, aborts and usage errors are click's (typer vendors it from 0.28).
+            if type(error).__module__.startswith(("click.", "typer.")) or debug():
+                raise
+            print_error(f"amlkit failed: {type(error).__name__}: {error}")
+            err.print("This is an amlkit bug; rerun with AMLKIT_DEBUG=1 for the traceback.")
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
 app = typer.Typer(
+    cls=_Guarded,
     name="amlkit",
     help="Put ML models into production on Azure Machine Learning with Pulumi.",
     no_args_is_help=True,

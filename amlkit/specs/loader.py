@@ -341,9 +341,9 @@ def parse_json(text: str, path: Path) -> Any:
     """Parse JSON strictly and within bounds; problems name `path`."""
     deepest, values = _json_shape(text)
     if deepest > MAX_DEPTH:
-        raise _fail(path, f"is not valid here: JSON nests deeper than {MAX_DEPTH} levels")
+        raise _fail(path, f"is not valid JSON here: it nests deeper than {MAX_DEPTH} levels")
     if values > MAX_JSON_VALUES:
-        raise _fail(path, f"is not valid here: JSON holds more than {MAX_JSON_VALUES:,} values")
+        raise _fail(path, f"is not valid JSON here: it holds more than {MAX_JSON_VALUES:,} values")
     try:
         return json.loads(text, object_pairs_hook=_unique_keys, parse_constant=_no_constant)
     except json.JSONDecodeError as error:

@@ -125,7 +125,7 @@ def test_nesting_is_bounded_with_and_without_aliases() -> None:
         ('{"a": NaN}', "NaN is not a JSON number"),
         ('{"a": Infinity}', "Infinity is not a JSON number"),
         ('{"a": [1, 2}', "line 1, column 12: is not valid JSON"),
-        ("[" * 100_000 + "]" * 100_000, f"JSON nests deeper than {MAX_DEPTH} levels"),
+        ("[" * 100_000 + "]" * 100_000, f"it nests deeper than {MAX_DEPTH} levels"),
         ('{"a": "[[[[' + "[" * 100 + '"}x', "is not valid JSON"),  # brackets in strings count not
     ],
 )
