@@ -56,7 +56,8 @@ def _set(target: Callable[[dict[str, Any]], dict[str, Any]], **fields: Any) -> M
 
 
 def env(v: dict[str, Any]) -> dict[str, Any]:
-    return v["environment"]
+    environment: dict[str, Any] = v["environment"]
+    return environment
 
 
 CASES: list[tuple[str, Mutation, str]] = [
