@@ -10,18 +10,22 @@ from typer.core import TyperGroup
 from amlkit import __version__
 
 from . import config, local
-from .common import EXIT_INTERNAL, debug, err, out, print_error
+from .common import EXIT_INTERNAL, EXIT_INTERRUPTED, debug, err, out, print_error
 from .plan import plan
 
 
 class _Guarded(TyperGroup):
     """The root command group: an exception no command handled is an amlkit bug, so it
     ends as one line and exit 3 (the README's table), never as a traceback and exit 1,
-    which CI would read as a failed check. AMLKIT_DEBUG=1 lets the traceback through."""
+    which CI would read as a failed check; Ctrl-C is 130, as everywhere. AMLKIT_DEBUG=1
+    lets the traceback through."""
 
     def invoke(self, ctx: Any) -> Any:
         try:
             return super().invoke(ctx)
+        except KeyboardInterrupt:  # click would call it "Aborted!" and exit 1, a failed check
+            err.print("Interrupted.")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
         except Exception as error:
             # Exits, aborts and usage errors are click's (typer vendors it from 0.28).
             if type(error).__module__.startswith(("click.", "typer.")) or debug():

@@ -98,12 +98,13 @@ def amlkit_values(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def values_from_pulumi_strings(raw: Mapping[str, str]) -> dict[str, Any]:
-    """Pulumi passes structured config as JSON strings; plain strings stay strings."""
+    """Pulumi passes structured config as JSON strings; plain strings stay strings (and so
+    does JSON nested too deep to parse, which then fails validation as the wrong type)."""
     out: dict[str, Any] = {}
     for key, text in raw.items():
         try:
             out[key] = json.loads(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             out[key] = text
     return out
 

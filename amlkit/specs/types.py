@@ -8,7 +8,6 @@ Azure's documented limit where there is one, else by ARM's 32-bit integers.
 
 from __future__ import annotations
 
-import math
 import re
 from typing import Annotated, Any
 
@@ -84,11 +83,14 @@ def _env_name(name: str) -> str:
 
 
 def _env_value(value: Any) -> Any:
-    """YAML reads `WORKER_COUNT: 2` as a number; a container sees text, so numbers are
-    written out. A boolean is refused: `true` would reach it as `true` or `True`."""
+    """YAML reads `WORKER_COUNT: 2` as a number; a container sees text, so a whole number
+    is written out. A boolean or a decimal is refused: `true` could reach the container as
+    `true` or `True`, and `1e3` as `1000.0`, not as written."""
     if isinstance(value, bool):
         raise ValueError("is a boolean; quote it ('true' or 'True'): a container sees only text")
-    if isinstance(value, int) or (isinstance(value, float) and math.isfinite(value)):
+    if isinstance(value, float):
+        raise ValueError("is a decimal number; quote it: a container sees only text, as written")
+    if isinstance(value, int):
         return str(value)
     return value
 

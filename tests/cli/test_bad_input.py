@@ -189,6 +189,11 @@ CASES: dict[str, tuple[str, str, str]] = {
         "            DEBUG: true",
         f"{ENV}.DEBUG = True: is a boolean; quote it",
     ),
+    "an environment variable set to a decimal": (
+        '            WORKER_COUNT: "2"',
+        "            RATIO: 1e3",
+        f"{ENV}.RATIO = 1000.0: is a decimal number; quote it",
+    ),
     "two receivers with one name": (
         "      server_errors_per_minute: 20",
         "      server_errors_per_minute: 20\n    action_group:\n      email_receivers:\n"
@@ -406,3 +411,15 @@ def test_an_unexpected_exception_is_a_bug_exit_3(
     assert result.exit_code == EXIT_INTERNAL
     assert "error amlkit failed: RuntimeError: boom" in result.output
     assert "Traceback" not in result.output
+
+
+def test_an_interrupt_is_130_not_a_failed_check(
+    project: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    def interrupted(*_: object, **__: object) -> None:
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr("amlkit.specs.load_stack_spec", interrupted)
+    result = runner.invoke(app, ["config", "validate", "--stack", "dev", "--project", str(project)])
+    assert result.exit_code == 130
+    assert "Interrupted." in result.output
