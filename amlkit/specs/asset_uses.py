@@ -144,7 +144,7 @@ def content_hash(path: Path) -> str:
 
 
 def conda_text(environment: EnvironmentAsset) -> str | None:
-    """The conda file's text, read strictly (a regular file of at most 1 MiB; `loader`)."""
+    """The conda file's text, read strictly (a regular file of at most 512 KiB; `loader`)."""
     if environment.conda_file is None:
         return None
     return read_text(Path(environment.conda_file))

@@ -19,10 +19,13 @@ traceback, a hang or a memory blow-up.
 
 from __future__ import annotations
 
+import copy
+import hashlib
 import json
 import os
 import re
 import stat
+from collections import OrderedDict
 from pathlib import Path
 from typing import Any
 
@@ -33,9 +36,10 @@ from yaml.nodes import MappingNode, Node, ScalarNode, SequenceNode
 
 from .errors import ConfigError, Problem, display_path
 
-MAX_CONFIG_BYTES = 1 << 20
-"""Stack configs, CLI v2 files, Pulumi.yaml and policy pack configs: 1 MiB. The shipped
-stacks are under 5 KiB; a mebibyte of YAML is about 50,000 lines."""
+MAX_CONFIG_BYTES = 512 << 10
+"""Stack configs, CLI v2 files, Pulumi.yaml, policy pack and conda files: 512 KiB, about
+20,000 lines (the shipped stacks are under 5 KiB). Pure-Python YAML parses it in a few
+seconds, which keeps `plan` on any input well under its 30 s bound."""
 MAX_PLAN_BYTES = 16 << 20
 """Plan JSON (`--previous`): 16 MiB, about 10,000 resources (a 57-resource plan is 80 KiB)."""
 MAX_DEPTH = 64
@@ -294,9 +298,23 @@ def parse_yaml(text: str, path: Path) -> Any:
             loader.dispose()
 
 
+_PARSED: OrderedDict[str, Any] = OrderedDict()
+"""Documents parsed lately, by file and content: `amlkit plan` reads a stack file five
+times (the spec, the program's config, its secrets, the policy run), and pure-Python
+YAML takes seconds a mebibyte, so each text is parsed once."""
+
+
 def load_yaml(path: Path, *, limit: int = MAX_CONFIG_BYTES) -> Any:
-    """Read and parse a YAML file: `read_text` then `parse_yaml`."""
-    return parse_yaml(read_text(path, limit=limit), path)
+    """Read and parse a YAML file: `read_text` then `parse_yaml` (a text parsed before
+    is not parsed again; each caller gets its own copy)."""
+    text = read_text(path, limit=limit)
+    key = hashlib.sha256(f"{os.path.abspath(path)}\0{text}".encode()).hexdigest()
+    if key not in _PARSED:
+        _PARSED[key] = parse_yaml(text, path)
+        while len(_PARSED) > 16:
+            _PARSED.popitem(last=False)
+    _PARSED.move_to_end(key)
+    return copy.deepcopy(_PARSED[key])
 
 
 # --- JSON -------------------------------------------------------------------------------

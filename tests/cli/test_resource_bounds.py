@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+from amlkit.specs.loader import MAX_CONFIG_BYTES
 from tests.conftest import ROOT
 from tests.specs.test_loader import BILLION_LAUGHS
 
@@ -88,3 +89,23 @@ def test_hostile_inputs_end_in_exit_2_within_bounds(
         "endless conda file": "env.yml is not a regular file",
     }[case]
     assert says in errors[0], errors
+
+
+@pytest.mark.slow
+def test_the_largest_config_read_validates_within_bounds(project: Path) -> None:
+    """A valid stack file just under the loader's cap (512 KiB of environment variables)
+    validates under the same limits; one just over it is refused before it is parsed."""
+    stack = project / "stacks" / "Pulumi.dev.yaml"
+    text = stack.read_text()
+    variables = "".join(f"            V{i}: x{i}\n" for i in range(19_000))
+    big = text.replace(
+        '            WORKER_COUNT: "2"\n', f'            WORKER_COUNT: "2"\n{variables}', 1
+    )
+    assert MAX_CONFIG_BYTES - 64 * 1024 < len(big) < MAX_CONFIG_BYTES
+    stack.write_text(big)
+    result = _run(project, "config", "validate")
+    assert result.returncode == 0, result.stderr[-2000:]
+    stack.write_text(big + "#" * MAX_CONFIG_BYTES)
+    result = _run(project, "config", "validate")
+    assert result.returncode == 2
+    assert "is larger than 512 KiB, the limit for this kind of file" in result.stderr

@@ -187,3 +187,27 @@ def test_plan_files_must_hold_resources(tmp_path: Path) -> None:
         with pytest.raises(ConfigError) as caught:
             load_plan_resources(plan)
         assert says in str(caught.value)
+
+
+def test_a_text_is_parsed_once_and_each_caller_gets_a_copy(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    import amlkit.specs.loader as loader
+
+    calls: list[Path] = []
+    real = loader.parse_yaml
+
+    def counting(text: str, path: Path) -> object:
+        calls.append(path)
+        return real(text, path)
+
+    monkeypatch.setattr(loader, "parse_yaml", counting)
+    stack = tmp_path / "stack.yaml"
+    stack.write_text("config: {a: [1, 2]}\n")
+    first = load_yaml(stack)
+    first["config"]["a"].append(3)
+    assert load_yaml(stack) == {"config": {"a": [1, 2]}}
+    assert len(calls) == 1
+    stack.write_text("config: {a: [1]}\n")  # a new text is parsed anew
+    assert load_yaml(stack) == {"config": {"a": [1]}}
+    assert len(calls) == 2
