@@ -49,7 +49,7 @@ def stack_config() -> tuple[dict[str, Any], set[str]]:
     for key, text in raw.items():
         try:
             values[key] = json.loads(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # text, or nested past Python's limit
             values[key] = text
     secrets = {k for k in values if pulumi.runtime.is_config_secret(k)}
     return values, secrets
