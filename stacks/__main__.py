@@ -35,18 +35,17 @@ from amlkit.components import (
     Workspace,
     WorkspaceArgs,
 )
-from amlkit.specs import ConfigError, StackSpec, build_stack_spec
-from amlkit.specs.stack_config import NAMESPACE, stack_file, values_from_pulumi_strings
+from amlkit.specs import ConfigError, StackSpec
+from amlkit.specs.stack_config import spec_from_config, stack_file, values_from_pulumi_strings
 
 
 def load_spec() -> StackSpec:
-    """This stack's `amlkit:` config as the engine passes it, validated."""
+    """This stack's config as the engine passes it, validated (all of it: a namespace
+    that is a typo of `amlkit:` is refused, not ignored)."""
     config: dict[str, Any] = {**runtime_config.get_config_env(), **runtime_config.CONFIG.get()}
-    prefix = f"{NAMESPACE}:"
-    raw = {k.removeprefix(prefix): v for k, v in config.items() if k.startswith(prefix)}
     source = stack_file(Path(__file__).resolve().parent, pulumi.get_stack())
     try:
-        return build_stack_spec(values_from_pulumi_strings(raw), source=source)
+        return spec_from_config(values_from_pulumi_strings(config), source=source)
     except ConfigError as error:
         for problem in error.problems:
             pulumi.log.error(str(problem))

@@ -1,9 +1,10 @@
 """What every amlkit command shares: the consoles, the exit codes, the options that mean
 the same everywhere (`--stack`, `--project`) and how a problem is printed.
 
-Exit codes, for CI: 0 all good; 1 the work was done but a check failed (a mandatory
-policy, Azure's models, a local deployment that would not start); 2 the input is wrong
-(the stack config, a file it names, an option); 3 amlkit itself failed.
+Exit codes, for CI (the README's table): 0 all good; 1 the work was done but a check
+failed (a mandatory policy, Azure's models, a local deployment that would not start); 2
+the input is wrong (the stack config, a file it names, an option, an output path); 3
+amlkit itself failed; 130 interrupted.
 """
 
 from __future__ import annotations
@@ -22,6 +23,8 @@ EXIT_OK = 0
 EXIT_CHECK_FAILED = 1
 EXIT_BAD_CONFIG = 2
 EXIT_INTERNAL = 3
+EXIT_INTERRUPTED = 130
+"""Ctrl-C or SIGTERM, as a shell reports a process killed by SIGINT."""
 
 out = Console()
 """Results: tables, trees, the plan; what a user may pipe on."""

@@ -13,6 +13,7 @@ import typer
 from amlkit.specs import ConfigError
 
 from .common import ProjectOption, StackOption, err, fail_config, out
+from .output import check_output, write_atomically
 
 app = typer.Typer(
     help="Check a stack config, or write its JSON Schema.",
@@ -51,9 +52,11 @@ def schema(
     """Write the JSON Schema of [bold]stacks/Pulumi.<stack>.yaml[/] for editors (yaml-language-server)."""
     from amlkit.specs.schema import stack_config_schema
 
+    if output is not None:
+        check_output(output, "--output")
     text = json.dumps(stack_config_schema(), indent=2) + "\n"
     if output is None:
         sys.stdout.write(text)
     else:
-        output.write_text(text, encoding="utf-8")
+        write_atomically(output, text, "--output")
         err.print(f"Schema written to [bold]{output}[/].")

@@ -26,6 +26,8 @@ app = typer.Typer(
 
 # The scoring runtime (runtime-image/, not on PyPI) and the endpoint fronts' HTTP stack.
 _SERVE_NEEDS = ("amlkit_runtime", "httpx", "uvicorn")
+MAX_REQUEST_BYTES = 100 << 20
+"""`--request` files: amlkit-serve's default body limit (AMLKIT_MAX_BODY_BYTES, 100 MiB)."""
 
 
 @app.command()
@@ -53,8 +55,6 @@ def serve(
         typer.Option(
             "--request",
             "-r",
-            exists=True,
-            dir_okay=False,
             help="Once up, POST this file to every endpoint's /score and show the answers "
             "(as [bold]az ml online-endpoint invoke --request-file[/]).",
         ),
@@ -91,12 +91,13 @@ def serve(
         )
     from amlkit.local.layout import LocalModeError
     from amlkit.local.mode import LocalOptions, run_local
+    from amlkit.specs.loader import read_bytes
     from amlkit.specs.project import find_project
 
-    try:
-        body = request.read_bytes() if request is not None else None
-    except OSError as error:
-        raise fail(f"--request {request}: {error.strerror}") from None
+    try:  # a regular file under the server's own body limit (AMLKIT_MAX_BODY_BYTES)
+        body = read_bytes(request, limit=MAX_REQUEST_BYTES) if request is not None else None
+    except ConfigError as error:
+        raise fail(f"--request {error}") from None
     options = LocalOptions(
         stack=stack,
         endpoints=tuple(endpoint or ()),
@@ -165,6 +166,8 @@ def batch(
             "pip install './runtime-image' (make setup installs it)",
             EXIT_INTERNAL,
         )
+    if not (input_path.is_dir() or input_path.is_file()):
+        raise fail(f"--input {input_path}: is neither a folder nor a regular file")
     from amlkit.local.batch import job_folder, run_batch_job
     from amlkit.local.layout import LocalModeError, local_batch_deployment
     from amlkit.local.mode import workdir

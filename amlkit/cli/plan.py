@@ -23,6 +23,7 @@ from .common import (
     out,
     print_error,
 )
+from .output import check_output, write_atomically
 
 
 def plan(
@@ -65,16 +66,26 @@ def plan(
     """
     # Imported here, not at the top: `amlkit --help` and `amlkit config` stay free of Pulumi.
     from amlkit.plan.policy_check import check_stack
-    from amlkit.plan.render import plan_document, render, write_json
+    from amlkit.plan.render import plan_document, plan_json, render
     from amlkit.plan.view import policy_table, resource_tree, type_table
+    from amlkit.specs.loader import load_plan_resources
     from amlkit.specs.project import find_project
 
     started = time.perf_counter()
     try:
         project = find_project(project_dir)
         spec = project.load_spec(stack)
+        inputs = project.inputs(stack, spec)
     except ConfigError as error:
         raise fail_config(error) from None
+    if previous is not None:
+        try:
+            load_plan_resources(previous)  # a bad --previous is bad input, found first
+        except ConfigError as error:
+            raise fail(f"--previous {error}") from None
+        inputs.append(previous)
+    if json_file is not None:
+        check_output(json_file, "--json", inputs)
     try:
         with err.status(f"Rendering stack [bold]{stack}[/] with Pulumi's mock engine…"):
             recording = render(project, stack)
@@ -97,7 +108,7 @@ def plan(
     out.print(type_table(document))
     out.print(policy_table(report))
     if json_file is not None:
-        write_json(document, json_file)
+        write_atomically(json_file, plan_json(document), "--json")
         out.print(f"Plan written to [bold]{json_file}[/].")
     err.print(
         f"[dim]{len(document['resources'])} resources in {time.perf_counter() - started:.1f} s[/]"

@@ -2,16 +2,42 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 import typer
+from typer.core import TyperGroup
 
 from amlkit import __version__
 
 from . import ci, config, cost, env, local
-from .common import err, out
+from .common import EXIT_INTERNAL, EXIT_INTERRUPTED, debug, err, out, print_error
 from .plan import plan
 from .teardown import teardown
 
+
+class _Guarded(TyperGroup):
+    """The root command group: an exception no command handled is an amlkit bug, so it
+    ends as one line and exit 3 (the README's table), never as a traceback and exit 1,
+    which CI would read as a failed check; Ctrl-C is 130, as everywhere. AMLKIT_DEBUG=1
+    lets the traceback through."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KeyboardInterrupt:  # click would call it "Aborted!" and exit 1, a failed check
+            err.print("Interrupted.")
+            raise typer.Exit(EXIT_INTERRUPTED) from None
+        except Exception as error:
+            # Exits, aborts and usage errors are click's (typer vendors it from 0.28).
+            if type(error).__module__.startswith(("click.", "typer.")) or debug():
+                raise
+            print_error(f"amlkit failed: {type(error).__name__}: {error}")
+            err.print("This is an amlkit bug; rerun with AMLKIT_DEBUG=1 for the traceback.")
+            raise typer.Exit(EXIT_INTERNAL) from None
+
+
 app = typer.Typer(
+    cls=_Guarded,
     name="amlkit",
     help="Put ML models into production on Azure Machine Learning with Pulumi.",
     no_args_is_help=True,

@@ -31,6 +31,7 @@ from amlkit.policy import RULES, NotApplicable, ResourceRule, Rule, StackRule
 from amlkit.policy.secrets import STACK_OUTPUTS
 from amlkit.specs import ConfigError, Problem, StackSpec
 from amlkit.specs.errors import display_path
+from amlkit.specs.loader import load_json
 from amlkit.specs.project import Project
 from amlkit.specs.stack_config import read_stack_config, secret_keys, stack_file
 
@@ -93,12 +94,7 @@ def read_pack_config(path: Path | None) -> dict[str, RuleSettings]:
     raw: dict[str, Any] = {}
     shown = display_path(path) if path is not None else ""
     if path is not None:
-        try:
-            raw = json.loads(path.read_text(encoding="utf-8"))
-        except (OSError, ValueError) as error:
-            raise ConfigError(
-                [Problem(shown, "", f"is not a readable JSON file: {error}")]
-            ) from None
+        raw = load_json(path)
         if not isinstance(raw, dict):
             raise ConfigError([Problem(shown, "", "must be a JSON object of rule -> level")])
     problems: list[Problem] = []

@@ -57,12 +57,9 @@ def plan_document(project: Project, stack: str, recording: Recording) -> dict[st
     return document
 
 
-def write_json(document: dict[str, Any], path: Path) -> None:
-    """Write atomically: a failed write never leaves half a plan behind."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    partial = path.with_name(path.name + ".partial")
-    partial.write_text(json.dumps(document, indent=2, sort_keys=False) + "\n", encoding="utf-8")
-    partial.replace(path)
+def plan_json(document: dict[str, Any]) -> str:
+    """The plan as the text `--json` writes (`amlkit.cli.output` writes it atomically)."""
+    return json.dumps(document, indent=2, sort_keys=False) + "\n"
 
 
 def _resource(r: Registration, root: Path) -> dict[str, Any]:

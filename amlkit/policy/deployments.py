@@ -11,6 +11,9 @@ from typing import Any
 
 from pulumi_policy import ResourceValidationArgs
 
+from amlkit.specs.errors import ConfigError
+from amlkit.specs.loader import read_text
+
 from .base import (
     ADVISORY,
     BATCH_DEPLOYMENT,
@@ -187,7 +190,12 @@ def _dockerfile_problems(location: str) -> Iterator[str]:
     if path is None:
         yield f"cannot decide: Dockerfile {location!r} is not readable from here"
         return
-    lines = [line.strip() for line in path.read_text(encoding="utf-8").splitlines()]
+    try:  # a regular file under the loader's cap, read strictly
+        text = read_text(path)
+    except ConfigError as error:
+        yield f"cannot decide: Dockerfile {error}"
+        return
+    lines = [line.strip() for line in text.splitlines()]
     users = [line.split(None, 1)[1].strip() for line in lines if line.upper().startswith("USER ")]
     if not users:
         yield f"{location}: no USER instruction (the image runs as root)"

@@ -12,6 +12,8 @@ from pulumi_policy import (
     StackValidationArgs,
 )
 
+from amlkit.specs.secrets import holds_secret, url_carries_credential
+
 from .base import (
     MANDATORY,
     Anchor,
@@ -19,15 +21,6 @@ from .base import (
     stack_rule,
 )
 
-_CREDENTIAL = re.compile(
-    r"(password|passwd|secret|token|connection|credential|sas|apikey|api_key|accesskey|"
-    r"access_key|accountkey|account_key|privatekey|private_key|(^|[_:.-])key$)",
-    re.IGNORECASE,
-)
-_CAMEL_KEY = re.compile(r"[a-z0-9]Key$")  # primaryKey, storageAccountKey (case-sensitive)
-_NOT_CREDENTIAL = re.compile(
-    r"(auth_?mode|ssh_?key_?value|public_?key|key_?vault|token_?auth)", re.IGNORECASE
-)
 _SECRET_TEXT = "[secret]"
 STACK_OUTPUTS = "amlkit:plan:StackOutputs"
 """The stack's exports as `amlkit plan` records them (secrets as "[secret]")."""
@@ -42,8 +35,7 @@ def _plaintext_credentials(value: Any, path: str) -> Iterator[str]:
             yield from _plaintext_credentials(v, f"{path}[{i}]")
     elif isinstance(value, str) and value and value != _SECRET_TEXT:
         leaf = re.split(r"[.\[]", path)[-1].rstrip("]")
-        named = _CREDENTIAL.search(leaf) or _CAMEL_KEY.search(leaf)
-        if named and not _NOT_CREDENTIAL.search(leaf):
+        if holds_secret(leaf) or url_carries_credential(value):
             yield path
 
 
@@ -57,7 +49,7 @@ def stack_config() -> tuple[dict[str, Any], set[str]]:
     for key, text in raw.items():
         try:
             values[key] = json.loads(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):  # text, or nested past Python's limit
             values[key] = text
     secrets = {k for k in values if pulumi.runtime.is_config_secret(k)}
     return values, secrets
@@ -65,8 +57,9 @@ def stack_config() -> tuple[dict[str, Any], set[str]]:
 
 @stack_rule(
     name="secrets-not-plaintext",
-    description="No config value that is a credential (a key, password, token, secret or "
-    "connection string) is stored in plain text, and no stack output carries one in clear.",
+    description="No config value that is a credential (a key, password, token, secret, "
+    "connection string, webhook or service URI, or a URL with a password or token in it) is "
+    "stored in plain text, and no stack output carries one in clear.",
     anchor=Anchor("pulumi", "https://www.pulumi.com/docs/iac/concepts/secrets/"),
     fix="store it with `pulumi config set --secret <key> <value>` (a `secure:` value in the "
     "stack file) and export credentials with pulumi.Output.secret",

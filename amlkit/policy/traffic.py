@@ -7,7 +7,6 @@ fields read here (`endpointName`, `traffic`, `properties.traffic`).
 
 from __future__ import annotations
 
-import json
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -19,6 +18,9 @@ from pulumi_policy import (
     PolicyResourceOptions,
     StackValidationArgs,
 )
+
+from amlkit.specs.errors import ConfigError
+from amlkit.specs.loader import load_plan_resources
 
 from .base import (
     MANDATORY,
@@ -165,12 +167,11 @@ _NO_OPTIONS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0,
 
 def _previous_plan(path: str) -> list[PolicyResource]:
     """The resources of a plan JSON (`amlkit plan --json`), as policy resources."""
-    document = json.loads(Path(path).read_text(encoding="utf-8"))
     return [
         PolicyResource(
             r["type"], r.get("inputs") or {}, r["urn"], r["name"], _NO_OPTIONS, None, None, [], {}
         )
-        for r in document.get("resources", [])
+        for r in load_plan_resources(Path(path))
     ]
 
 
@@ -201,8 +202,8 @@ def delete_live_traffic(args: StackValidationArgs) -> Found:
         )
     try:
         before = _previous_plan(str(path))
-    except (OSError, ValueError, KeyError, TypeError) as error:
-        yield f"cannot decide: previous plan {path!r} is not readable ({error})", None
+    except ConfigError as error:
+        yield f"cannot decide: previous plan {error}", None
         return
     now = deployments_by_endpoint(args.resources)
     live = {m.endpoint: m.traffic for m in traffic_maps(before)}

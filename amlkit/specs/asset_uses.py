@@ -19,6 +19,7 @@ from pathlib import Path
 from typing import Literal, Protocol
 
 from .assets import CodeConfiguration, EnvironmentAsset, ModelAsset
+from .loader import read_text
 from .scoring_image import SCORING_IMAGE
 
 _SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
@@ -148,9 +149,10 @@ def content_hash(path: Path) -> str:
 
 
 def conda_text(environment: EnvironmentAsset) -> str | None:
+    """The conda file's text, read strictly (a regular file of at most 512 KiB; `loader`)."""
     if environment.conda_file is None:
         return None
-    return Path(environment.conda_file).read_text(encoding="utf-8")
+    return read_text(Path(environment.conda_file))
 
 
 def environment_hash(environment: EnvironmentAsset) -> str:

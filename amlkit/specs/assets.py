@@ -8,13 +8,17 @@ Local paths are resolved against the folder of the file that names them.
 
 from __future__ import annotations
 
+import os
 import re
-from pathlib import Path
+import stat
+from pathlib import Path, PurePosixPath, PureWindowsPath
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     Discriminator,
     Field,
+    StrictInt,
     StringConstraints,
     Tag,
     ValidationInfo,
@@ -36,24 +40,85 @@ AssetReference = Annotated[str, StringConstraints(pattern=ASSET_REFERENCE_PATTER
 AssetName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9_][-A-Za-z0-9_.]{0,254}$")]
 
 
-def resolve_local_path(value: str, info: ValidationInfo) -> str:
-    """Make `value` absolute against the loader's `base_dir`, and require it to exist.
+PathKind = Literal["file", "folder", "file or folder"]
 
-    Without a loader context (a spec built in code), the value is kept as given.
-    """
+
+def relative_path(value: str, base: Path, root: Path | None) -> Path:
+    """`value` joined to `base`, lexically normalised, or a ValueError: it must be relative
+    (no `/etc/passwd`, no `~`) and, when `root` is given, stay inside it (no `..` that
+    leaves the repository). Symlinks inside are the repository's own business."""
+    if "\x00" in value:
+        raise ValueError("is not a path (it holds a NUL character)")
+    if value.startswith("~") or Path(value).is_absolute():
+        raise ValueError(
+            "must be a path relative to the file that names it, not an absolute one "
+            "(a stack must render the same on every machine)"
+        )
+    path = Path(os.path.normpath(Path(os.path.abspath(base)) / value))
+    if root is not None:
+        top = Path(os.path.abspath(root))
+        if path != top and top not in path.parents:
+            raise ValueError(
+                f"leaves the repository ({top}): local paths stay inside it, so a config "
+                "cannot upload or hash files from elsewhere on the machine"
+            )
+    return path
+
+
+def _check_kind(path: Path, kind: PathKind) -> None:
+    try:
+        mode = path.stat().st_mode
+    except FileNotFoundError:
+        raise ValueError(
+            f"local path {path} does not exist (paths are relative to the file that names them)"
+        ) from None
+    except OSError as error:
+        raise ValueError(f"local path {path} cannot be read: {error.strerror}") from None
+    is_dir, is_file = stat.S_ISDIR(mode), stat.S_ISREG(mode)
+    if kind == "folder" and not is_dir:
+        raise ValueError(f"local path {path} is not a folder")
+    if kind == "file" and not is_file:
+        raise ValueError(f"local path {path} is not a regular file")
+    if kind == "file or folder" and not (is_dir or is_file):
+        raise ValueError(f"local path {path} is neither a file nor a folder")
+
+
+def resolve_local_path(value: str, info: ValidationInfo, kind: PathKind = "file or folder") -> str:
+    """Make `value` absolute against the loader's `base_dir` and require it to exist as
+    `kind` (`relative_path` says which paths are refused). Without a loader context (a
+    spec built in code), or for a registered asset, the value is kept as given."""
     context = info.context or {}
     if "base_dir" not in context or re.match(ASSET_REFERENCE_PATTERN, value) or "://" in value:
         return value
-    path = Path(value).expanduser()
-    if not path.is_absolute():
-        path = Path(context["base_dir"]) / path
-    path = path.resolve()
-    if context.get("check_paths", True) and not path.exists():
-        raise ValueError(f"local path {path} does not exist (paths are relative to the file)")
-    return str(path)
+    root = context.get("root")
+    path = relative_path(value, Path(context["base_dir"]), Path(root) if root else None)
+    if context.get("check_paths", True):
+        _check_kind(path, kind)
+    return str(path.resolve())
+
+
+def _local_folder(value: str, info: ValidationInfo) -> str:
+    return resolve_local_path(value, info, "folder")
 
 
 LocalPath = Annotated[str, StringConstraints(min_length=1)]
+
+
+def _inside_folder(value: str) -> str:
+    """A path inside its folder: relative, and no `..` that climbs out of it."""
+    if "\x00" in value:
+        raise ValueError("is not a path (it holds a NUL character)")
+    posix = PurePosixPath(value.replace("\\", "/"))
+    if posix.is_absolute() or value.startswith("~") or PureWindowsPath(value).drive:
+        raise ValueError("must be relative to its folder, not an absolute path")
+    if ".." in PurePosixPath(os.path.normpath(posix)).parts:
+        raise ValueError("climbs out of its folder with `..`; it must lie inside it")
+    return value
+
+
+InsidePath = Annotated[str, StringConstraints(min_length=1), AfterValidator(_inside_folder)]
+"""A path relative to a folder and inside it (`scoring_script` in `code`, a Dockerfile
+in its build context)."""
 
 
 class ModelAsset(Spec):
@@ -78,22 +143,26 @@ class CodeConfiguration(Spec):
 
     code: str
     """Local folder, or `azureml:` code reference."""
-    scoring_script: Annotated[str, StringConstraints(min_length=1)]
+    scoring_script: InsidePath
+    """The script's path inside `code`."""
 
-    resolve_path = field_validator("code")(resolve_local_path)
+    resolve_path = field_validator("code")(_local_folder)
 
     @model_validator(mode="after")
-    def _script_in_code(self) -> CodeConfiguration:
+    def _script_in_code(self, info: ValidationInfo) -> CodeConfiguration:
         folder = Path(self.code)
-        if folder.is_dir() and not (folder / self.scoring_script).exists():
-            raise ValueError(f"scoring_script {self.scoring_script!r} is not in {folder}")
+        checked = (info.context or {}).get("check_paths", True)
+        script = folder / self.scoring_script
+        if folder.is_absolute() and checked and not script.is_file():
+            what = "is not a regular file" if script.exists() else "is not"
+            raise ValueError(f"scoring_script {self.scoring_script!r} {what} in {folder}")
         return self
 
 
 class Route(Spec):
     """A port and path of a bring-your-own-container route."""
 
-    port: Annotated[int, Field(ge=1, le=65535)]
+    port: Annotated[StrictInt, Field(ge=1, le=65535)]
     path: Annotated[str, StringConstraints(pattern=r"^/")]
 
 
@@ -121,7 +190,7 @@ class EnvironmentAsset(Spec):
     @field_validator("conda_file")
     @classmethod
     def _resolve_conda(cls, value: str | None, info: ValidationInfo) -> str | None:
-        return None if value is None else resolve_local_path(value, info)
+        return None if value is None else resolve_local_path(value, info, "file")
 
     @model_validator(mode="after")
     def _needs_image(self) -> EnvironmentAsset:

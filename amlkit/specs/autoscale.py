@@ -9,10 +9,17 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictInt, model_validator
 
 from .base import Spec
-from .types import Percent, PositiveInt
+from .types import Flag, Percent, PositiveInt
+
+# Azure Monitor autoscale (its "autoscale best practices" and REST reference): a rule's
+# time window 1 minute to 12 hours, a cooldown up to one week, at most 1,000 instances.
+Window = Annotated[StrictInt, Field(ge=1, le=720)]
+Cooldown = Annotated[StrictInt, Field(ge=1, le=10080)]
+Step = Annotated[StrictInt, Field(ge=1, le=10)]
+MAX_AUTOSCALE_INSTANCES = 1000
 
 
 class CpuRule(Spec):
@@ -22,9 +29,9 @@ class CpuRule(Spec):
     """Average CPU % over the window that adds instances."""
     scale_in_below: Percent = 25
     """Average CPU % over the window that removes instances."""
-    window_minutes: Annotated[int, Field(ge=1, le=720)] = 5
-    cooldown_minutes: Annotated[int, Field(ge=1, le=10080)] = 5
-    change_count: Annotated[int, Field(ge=1, le=10)] = 1
+    window_minutes: Window = 5
+    cooldown_minutes: Cooldown = 5
+    change_count: Step = 1
 
     @model_validator(mode="after")
     def _in_below_out(self) -> CpuRule:
@@ -39,23 +46,23 @@ class CpuRule(Spec):
 class LatencyRule(Spec):
     """Scale out when the deployment's average request latency rises."""
 
-    scale_out_above_ms: Annotated[int, Field(ge=1, le=180_000)]
-    window_minutes: Annotated[int, Field(ge=1, le=720)] = 5
-    cooldown_minutes: Annotated[int, Field(ge=1, le=10080)] = 5
-    change_count: Annotated[int, Field(ge=1, le=10)] = 1
+    scale_out_above_ms: Annotated[StrictInt, Field(ge=1, le=180_000)]
+    window_minutes: Window = 5
+    cooldown_minutes: Cooldown = 5
+    change_count: Step = 1
 
 
 class AutoscaleSpec(Spec):
     """Instance bounds and rules; Azure Monitor caps a profile at 1,000 instances."""
 
-    min_instances: PositiveInt = 1
+    min_instances: Annotated[StrictInt, Field(ge=1, le=MAX_AUTOSCALE_INSTANCES)] = 1
     """At least 1: a managed online deployment cannot scale to zero."""
-    max_instances: Annotated[int, Field(ge=1, le=1000)] = 5
+    max_instances: Annotated[StrictInt, Field(ge=1, le=MAX_AUTOSCALE_INSTANCES)] = 5
     default_instances: PositiveInt | None = None
     """Used when metrics are missing; default: min_instances."""
     cpu: CpuRule = CpuRule()
     latency: LatencyRule | None = None
-    enabled: bool = True
+    enabled: Flag = True
 
     @model_validator(mode="after")
     def _bounds(self) -> AutoscaleSpec:

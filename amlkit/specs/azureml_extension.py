@@ -19,6 +19,7 @@ from pydantic import StringConstraints, model_validator
 from .base import LowerCase, Spec
 from .instance_type import LabelMap
 from .secrets import NotPlaceholderSecret
+from .types import Flag
 
 ROUTER_SERVICE_TYPES = {
     "loadbalancer": "LoadBalancer",
@@ -35,10 +36,10 @@ class AzureMLExtensionSpec(Spec):
     release_train: Annotated[Literal["stable", "preview"], LowerCase] = "stable"
     version: str | None = None
     """Pin a version; default: the release train's latest."""
-    auto_upgrade_minor_version: bool = True
-    enable_inference: bool = True
+    auto_upgrade_minor_version: Flag = True
+    enable_inference: Flag = True
     """Online endpoints on this cluster (`enableInference`)."""
-    enable_training: bool = False
+    enable_training: Flag = False
     """Training jobs and batch endpoints (`enableTraining`)."""
     inference_router_service_type: Annotated[
         Literal["loadbalancer", "nodeport", "clusterip"], LowerCase
@@ -47,9 +48,9 @@ class AzureMLExtensionSpec(Spec):
     ClusterIP (then bring your own ingress)."""
     internal_load_balancer_provider: Annotated[Literal["azure"], LowerCase] | None = None
     """`azure`: the router's load balancer gets a private IP only (AKS)."""
-    inference_router_ha: bool = True
+    inference_router_ha: Flag = True
     """Three router replicas (`inferenceRouterHA`); needs at least 3 nodes."""
-    allow_insecure_connections: bool = False
+    allow_insecure_connections: Flag = False
     """HTTP scoring endpoints (`allowInsecureConnections`): development only."""
     ssl_cname: (
         Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9*]([-A-Za-z0-9.]*[A-Za-z0-9])?$")]
@@ -65,13 +66,13 @@ class AzureMLExtensionSpec(Spec):
     ssl_key_pem: NotPlaceholderSecret | None = None
     node_selector: LabelMap = {}
     """Restrict the extension and every Azure ML workload to nodes with these labels."""
-    install_nvidia_device_plugin: bool = False
+    install_nvidia_device_plugin: Flag = False
     """Needed for NVIDIA GPU workloads (`installNvidiaDevicePlugin`)."""
-    install_prom_op: bool = True
+    install_prom_op: Flag = True
     """False reuses a Prometheus operator already in the cluster (`installPromOp`)."""
-    install_volcano: bool = True
+    install_volcano: Flag = True
     """False reuses a Volcano scheduler already in the cluster (training only)."""
-    install_dcgm_exporter: bool = False
+    install_dcgm_exporter: Flag = False
     """GPU metrics (`installDcgmExporter`)."""
     cluster_purpose: Annotated[Literal["devtest", "fastprod"], LowerCase] | None = None
     """`clusterPurpose`. Default: `fastprod` with 3 or more nodes, else `devtest` (as

@@ -46,3 +46,11 @@ LowerCase = BeforeValidator(_lower)
 
 ScalarString = Annotated[str, BeforeValidator(_yaml_string)]
 """A string that YAML may have read as a number (`version: 2`)."""
+
+
+def schema_stem(schema: Any) -> str | None:
+    """The kind a `$schema` URL names: `.../managedOnlineDeployment.schema.json` ->
+    `managedOnlineDeployment`; None when there is no `$schema` string."""
+    if not isinstance(schema, str):
+        return None
+    return schema.rstrip("/ ").rsplit("/", 1)[-1].removesuffix(".json").removesuffix(".schema")

@@ -8,12 +8,20 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, StrictInt, StringConstraints, model_validator
 
 from .assets import CodeConfiguration, EnvironmentRef, ModelRef
 from .base import LowerCase, Spec
 from .scoring_image import runs_scoring_image
-from .types import DeploymentName, PositiveInt, Tags
+from .types import (
+    INT32_MAX,
+    DeploymentName,
+    EnvironmentVariables,
+    NonNegativeInt,
+    PositiveInt,
+    Seconds,
+    Tags,
+)
 
 # Settings that the legacy form (no `type`) writes at the root of the file.
 LEGACY_ROOT_SETTINGS = (
@@ -28,9 +36,23 @@ LEGACY_ROOT_SETTINGS = (
 )
 
 
+def _plain_file_name(name: str) -> str:
+    """The runner writes `<output folder>/<name>`: a name, never a path out of it."""
+    if name in (".", "..") or any(ch in name for ch in "/\\\x00") or not name.isprintable():
+        raise ValueError(
+            "must be a plain file name (no folder, `..`, `/`, `\\` or control characters)"
+        )
+    return name
+
+
+FileName = Annotated[
+    str, StringConstraints(min_length=1, max_length=255), AfterValidator(_plain_file_name)
+]
+
+
 class RetrySettings(Spec):
-    max_retries: Annotated[int, Field(ge=0)] = 3
-    timeout: PositiveInt = 30
+    max_retries: NonNegativeInt = 3
+    timeout: Seconds = 30
     """Seconds one mini-batch may run before it is retried."""
 
 
@@ -40,14 +62,24 @@ class BatchSettings(Spec):
     max_concurrency_per_instance: PositiveInt = 1
     mini_batch_size: PositiveInt = 10
     """Files per `run()` call."""
-    error_threshold: Annotated[int, Field(ge=-1)] = -1
+    error_threshold: Annotated[StrictInt, Field(ge=-1, le=INT32_MAX)] = -1
     """Failed items tolerated before the job fails; -1 ignores all failures."""
     logging_level: Annotated[Literal["debug", "info", "warning"], LowerCase] = "info"
     output_action: Annotated[Literal["append_row", "summary_only"], LowerCase] = "append_row"
-    output_file_name: Annotated[str, StringConstraints(pattern=r"^[^/\\]+$")] = "predictions.csv"
+    output_file_name: FileName = "predictions.csv"
+    """The file `append_row` writes in the job's output folder."""
     retry_settings: RetrySettings = RetrySettings()
-    environment_variables: dict[str, str] = {}
+    environment_variables: EnvironmentVariables = {}
     instance_count: PositiveInt | None = None
+
+    @model_validator(mode="after")
+    def _file_name_used(self) -> BatchSettings:
+        if self.output_action == "summary_only" and "output_file_name" in self.model_fields_set:
+            raise ValueError(
+                "output_file_name: only `output_action: append_row` writes a file; "
+                "summary_only would never send it"
+            )
+        return self
 
 
 class BatchResources(Spec):
@@ -99,17 +131,18 @@ class BatchDeploymentSpec(Spec):
         rest = {k: v for k, v in data.items() if k not in moved}
         return {**rest, "settings": {**moved, **(data.get("settings") or {})}}
 
-    @model_validator(mode="before")
-    @classmethod
-    def _yaml_env_values(cls, data: Any) -> Any:
-        settings = data.get("settings") if isinstance(data, dict) else None
-        if isinstance(settings, dict) and isinstance(settings.get("environment_variables"), dict):
-            env = {k: str(v) for k, v in settings["environment_variables"].items()}
-            return {**data, "settings": {**settings, "environment_variables": env}}
-        return data
-
     @model_validator(mode="after")
     def _rules(self) -> BatchDeploymentSpec:
+        if (
+            self.settings.instance_count is not None
+            and "resources" in self.model_fields_set
+            and self.settings.instance_count != self.resources.instance_count
+        ):
+            raise ValueError(
+                f"settings.instance_count ({self.settings.instance_count}) and "
+                f"resources.instance_count ({self.resources.instance_count}) disagree; "
+                "Azure takes one: set resources.instance_count"
+            )
         # A registered model may be MLflow (no scoring code needed); Azure decides.
         # An inline custom model needs a scoring script, or the job cannot score.
         # Without `environment`, the stack's scoring image runs the script.

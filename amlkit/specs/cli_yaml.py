@@ -7,18 +7,19 @@ Local paths inside a file are relative to the file's folder, as in `az ml`.
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any, Literal
 
-import yaml
 from pydantic import ValidationError
 
-from .base import Spec
+from .base import Spec, schema_stem
 from .batch_deployment import BatchDeploymentSpec
 from .batch_endpoint import BatchEndpointSpec
 from .compute import ComputeClusterSpec
 from .errors import ConfigError, Problem, Source, display_path, problems_from_validation
+from .loader import load_yaml
 from .online_deployment import OnlineDeploymentSpec
 from .online_endpoint import OnlineEndpointSpec
 
@@ -60,29 +61,15 @@ _PATH_FIELDS = {"model": ("path",), "code_configuration": ("code",), "environmen
 
 
 def read_yaml(path: Path) -> Any:
-    """Parse a YAML file; problems name the file and line."""
-    shown = display_path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except FileNotFoundError:
-        raise ConfigError([Problem(shown, "", "file not found")]) from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ConfigError([Problem(shown, "", f"cannot be read: {exc}")]) from None
-    try:
-        return yaml.safe_load(text)
-    except yaml.YAMLError as exc:
-        mark = getattr(exc, "problem_mark", None)
-        where = f"line {mark.line + 1}, column {mark.column + 1}" if mark else ""
-        reason = getattr(exc, "problem", None) or str(exc).splitlines()[0]
-        raise ConfigError([Problem(shown, where, f"is not valid YAML: {reason}")]) from None
+    """Parse a YAML file strictly and within bounds (`loader`); problems name the file and line."""
+    return load_yaml(path)
 
 
 def schema_kind(doc: Mapping[str, Any], file: Path) -> Kind | None:
     """The kind `$schema` names; a one-line error for kinds not supported yet."""
-    schema = doc.get("$schema")
-    if not isinstance(schema, str):
+    stem = schema_stem(doc.get("$schema"))
+    if stem is None:
         return None
-    stem = schema.rstrip("/ ").rsplit("/", 1)[-1].removesuffix(".json").removesuffix(".schema")
     if stem in SCHEMA_KINDS:
         return SCHEMA_KINDS[stem]
     what = UNSUPPORTED_SCHEMAS.get(stem, f"the {stem!r} schema")
@@ -91,8 +78,11 @@ def schema_kind(doc: Mapping[str, Any], file: Path) -> Kind | None:
     )
 
 
-def read_document(file: Path, expected: Kind | None = None) -> tuple[Kind, dict[str, Any]]:
-    """Read a CLI v2 file into a raw dict with its local paths made absolute."""
+def read_document(
+    file: Path, expected: Kind | None = None, *, base: Path | None = None
+) -> tuple[Kind, dict[str, Any]]:
+    """Read a CLI v2 file into a raw dict, its local paths rewritten relative to `base`
+    (the folder the spec is validated against; default: the file's own)."""
     doc = read_yaml(file)
     shown = display_path(file)
     if not isinstance(doc, dict):
@@ -122,11 +112,13 @@ def read_document(file: Path, expected: Kind | None = None) -> tuple[Kind, dict[
                 )
             ]
         )
-    return kind, absolutize(doc, file.parent)
+    return kind, rebase(doc, file.parent, base or file.parent)
 
 
-def absolutize(doc: dict[str, Any], base: Path) -> dict[str, Any]:
-    """Make a document's local asset paths absolute against `base`."""
+def rebase(doc: dict[str, Any], folder: Path, base: Path) -> dict[str, Any]:
+    """A document's local asset paths, relative to its `folder` as `az ml` reads them,
+    rewritten relative to `base`, lexically (what they point at is unchanged). Absolute
+    or `~` paths stay as written, for the specs to refuse with the file named."""
     out = dict(doc)
     for block, fields in _PATH_FIELDS.items():
         value = out.get(block)
@@ -138,10 +130,13 @@ def absolutize(doc: dict[str, Any], base: Path) -> dict[str, Any]:
             if (
                 isinstance(path, str)
                 and path
-                and not path.startswith("azureml:")
+                and not path.startswith(("azureml:", "~"))
                 and "://" not in path
+                and "\x00" not in path
+                and not Path(path).is_absolute()
             ):
-                fixed[name] = str((base / Path(path).expanduser()).resolve())
+                target = os.path.normpath(os.path.join(os.path.abspath(folder), path))
+                fixed[name] = os.path.relpath(target, os.path.abspath(base))
         out[block] = fixed
     return out
 
@@ -157,4 +152,6 @@ def load_cli_yaml(
             doc, context={"base_dir": path.parent, "check_paths": check_paths}
         )
     except ValidationError as exc:
-        raise ConfigError(problems_from_validation(exc, doc, root=Source(path))) from None
+        raise ConfigError(
+            problems_from_validation(exc, doc, root=Source(path), model=MODELS[kind])
+        ) from None

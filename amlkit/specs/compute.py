@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, SecretStr, StringConstraints, model_validator
+from pydantic import Field, SecretStr, StrictInt, StringConstraints, model_validator
 
 from .base import LowerCase, Spec
 from .identity import ResourceIdentity
 from .secrets import NotPlaceholderSecret
-from .types import ComputeName, NonNegativeInt, Tags, VmSize
+from .types import ComputeName, Flag, Location, NonNegativeInt, Tags, VmSize
+
+# "Nodes in a single AmlCompute cluster ... 100 nodes but configurable up to 65,000"
+# (Azure ML's "Manage and increase quotas" doc, ms.date 2026-01-27).
+MAX_CLUSTER_NODES = 65_000
 
 
 class SshSettings(Spec):
     admin_username: Annotated[str, StringConstraints(min_length=1, max_length=64)] = "azureuser"
     admin_password: NotPlaceholderSecret | None = None
     ssh_key_value: str | None = None
+    """The public key; never printed in an error (people paste private ones by mistake)."""
 
 
 class NetworkSettings(Spec):
@@ -45,21 +50,21 @@ class ComputeClusterSpec(Spec):
     name: ComputeName
     type: Annotated[Literal["amlcompute"], LowerCase] = "amlcompute"
     description: str | None = None
-    location: str | None = None
+    location: Location | None = None
     """Default: the workspace's location."""
     tags: Tags = {}
     size: VmSize = "Standard_DS3_v2"
     tier: Annotated[Literal["dedicated", "low_priority"], LowerCase] = "dedicated"
-    min_instances: NonNegativeInt = 0
+    min_instances: Annotated[StrictInt, Field(ge=0, le=MAX_CLUSTER_NODES)] = 0
     """0 lets the cluster scale to zero when idle."""
-    max_instances: Annotated[int, Field(ge=1)] = 4
+    max_instances: Annotated[StrictInt, Field(ge=1, le=MAX_CLUSTER_NODES)] = 4
     """4, as `az ml compute create` sends (azure-ai-ml's AmlCompute; its YAML reference says 1)."""
-    idle_time_before_scale_down: Annotated[int, Field(ge=0)] = 120
+    idle_time_before_scale_down: NonNegativeInt = 120
     """Seconds a node stays idle before it is released."""
-    ssh_public_access_enabled: bool = False
+    ssh_public_access_enabled: Flag = False
     ssh_settings: SshSettings | None = None
     network_settings: NetworkSettings | None = None
-    enable_node_public_ip: bool = True
+    enable_node_public_ip: Flag = True
     """Azure's default; false needs a subnet or the workspace's managed network."""
     identity: ResourceIdentity | None = None
 

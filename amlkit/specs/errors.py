@@ -6,17 +6,31 @@ Every way a stack config or CLI v2 file can be wrong ends here, as a
 
 from __future__ import annotations
 
+import difflib
+import types
+import typing
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from pydantic import ValidationError
+from pydantic import BaseModel, Tag, ValidationError
 
-_SECRET_FIELDS = {"admin_password", "service_uri"}
+from .secrets import holds_secret, url_carries_credential
+
+# Beyond the credential-named fields (`holds_secret`): a public key people may paste a
+# private one into, and the blocks whose entries carry secrets.
+_HIDDEN_PARTS = {"ssh_key_value", "ssh_settings", "webhook_receivers"}
 # amlkit:kubernetes: the extension's TLS material and an existing cluster's kubeconfig.
-_SECRET_FIELDS |= {"ssl_secret", "ssl_cert_pem", "ssl_key_pem", "kubeconfig"}
+_HIDDEN_PARTS |= {"ssl_secret", "ssl_cert_pem", "ssl_key_pem", "kubeconfig"}
 _MAX_VALUE = 60
+_SHOULD = {
+    "int_type": "must be a whole number (not true/false, a decimal or quoted text)",
+    "int_from_float": "must be a whole number, not a decimal",
+    "bool_type": "must be true or false (not 1, 0, yes or quoted text)",
+    "float_type": "must be a number",
+    "string_type": "must be text (quote it)",
+}
 
 
 @dataclass(frozen=True)
@@ -71,15 +85,23 @@ def problems_from_validation(
     *,
     root: Source,
     sources: Mapping[tuple[str | int, ...], Source] | None = None,
+    model: type[BaseModel] | None = None,
 ) -> list[Problem]:
-    """Turn pydantic's errors into problems that name files and readable paths."""
+    """Turn pydantic's errors into problems that name files and readable paths.
+
+    `model` (the model `raw` was validated as) lets an unknown field name the known one
+    it is closest to. The value of an unknown field is never shown (it may be a
+    misspelled secret), nor is any value under a field that can hold a credential."""
     problems: list[Problem] = []
     for item in error.errors(include_url=False):
         loc = _data_loc(raw, item["loc"], missing=item["type"] == "missing")
         source, inner, rest = _source_for(loc, root, sources or {})
         path = _readable(raw, loc, inner, len(loc) - len(rest))
         message = _message(item)
-        value = None if item["type"] == "missing" else _show(item.get("input"), loc)
+        if item["type"] == "extra_forbidden" and model is not None:
+            message += _did_you_mean(str(item["loc"][-1]), _fields_at(model, item["loc"][:-1]))
+        hidden = item["type"] in ("missing", "extra_forbidden")
+        value = None if hidden else _show(item.get("input"), loc)
         problems.append(Problem(display_path(source.file), path, message, value))
     return _dedupe(problems)
 
@@ -162,11 +184,68 @@ def _message(item: Mapping[str, Any]) -> str:
         return f"is not allowed; allowed: {expected}"
     if kind == "string_pattern_mismatch":
         return f"does not match {item.get('ctx', {}).get('pattern')}"
-    return message
+    if kind in _SHOULD:
+        return _SHOULD[kind]
+    return message.replace("Input should be ", "must be ", 1)
+
+
+def _did_you_mean(name: str, known: list[str]) -> str:
+    close = difflib.get_close_matches(name, known, n=1, cutoff=0.6)
+    return f"; did you mean {close[0]!r}?" if close else ""
+
+
+def _fields_at(model: type[BaseModel], loc: Sequence[str | int]) -> list[str]:
+    """The field names (CLI v2 spellings) of the model pydantic's `loc` points into."""
+    current: Any = model
+    for part in loc:
+        current = _step(current, part)
+        if current is None:
+            return []
+    for member, _ in _members(current):
+        if isinstance(member, type) and issubclass(member, BaseModel):
+            return [info.alias or name for name, info in member.model_fields.items()]
+    return []
+
+
+def _members(annotation: Any, tag: str | None = None) -> list[tuple[Any, str | None]]:
+    """An annotation's alternatives (a union's members, else itself), None dropped, each
+    with the tag pydantic puts in an error's loc for it (`Tag("inline")`, else its name)."""
+    origin, args = typing.get_origin(annotation), typing.get_args(annotation)
+    if origin is typing.Annotated:
+        tags = [meta.tag for meta in args[1:] if isinstance(meta, Tag)]
+        return _members(args[0], tags[0] if tags else tag)
+    if origin in (typing.Union, types.UnionType):
+        return [pair for arg in args for pair in _members(arg, tag)]
+    if annotation is type(None):
+        return []
+    return [(annotation, tag or getattr(annotation, "__name__", None))]
+
+
+def _step(annotation: Any, part: str | int) -> Any:
+    """One step of pydantic's error `loc` through a type: a union tag, a field, an item."""
+    members = _members(annotation)
+    for member, tag in members:
+        if isinstance(part, str) and tag == part and len(members) > 1:
+            return member
+    for member, _ in members:
+        origin, args = typing.get_origin(member), typing.get_args(member)
+        if isinstance(member, type) and issubclass(member, BaseModel) and isinstance(part, str):
+            fields = {info.alias or name: info for name, info in member.model_fields.items()}
+            found = fields.get(part) or member.model_fields.get(part)
+            if found is not None:
+                return found.annotation
+        elif origin in (tuple, list) and isinstance(part, int) and args:
+            return args[0]
+        elif origin is dict and isinstance(part, str) and len(args) == 2:
+            return args[1]
+    return None
 
 
 def _show(value: Any, loc: tuple[str | int, ...]) -> str | None:
-    if any(part in _SECRET_FIELDS for part in loc):
+    named = [part for part in loc if isinstance(part, str)]
+    if any(holds_secret(part) or part in _HIDDEN_PARTS for part in named):
+        return "[secret]"
+    if isinstance(value, str) and url_carries_credential(value):
         return "[secret]"
     if isinstance(value, Mapping | list | tuple):
         return None

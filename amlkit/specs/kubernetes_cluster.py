@@ -12,14 +12,22 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, StringConstraints, ValidationInfo, field_validator, model_validator
+from pydantic import (
+    Field,
+    StrictFloat,
+    StrictInt,
+    StringConstraints,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from .assets import resolve_local_path
 from .base import LowerCase, Spec
 from .identity import ResourceIdentity
 from .instance_type import LabelMap
 from .secrets import NotPlaceholderSecret
-from .types import Location, VmSize
+from .types import Flag, Location, VmSize
 from .vm_sizes import VmCapacity, vm_capacity
 
 MANAGED_CLUSTER_ID = (
@@ -37,20 +45,20 @@ class NodePoolSpec(Spec):
     name: PoolName = "system"
     vm_size: VmSize = "Standard_D4s_v5"
     """4 vCPU / 16 GiB: above Azure ML's production minimum (4 vCPU / 14 GiB a node)."""
-    count: Annotated[int, Field(ge=1, le=1000)] = 3
+    count: Annotated[StrictInt, Field(ge=1, le=1000)] = 3
     """Nodes; 3 or more lets the inference router run 3 replicas (`inference_router_ha`)."""
-    min_count: Annotated[int, Field(ge=1, le=1000)] | None = None
+    min_count: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
     """With `max_count`: the cluster autoscaler keeps the pool within min..max."""
-    max_count: Annotated[int, Field(ge=1, le=1000)] | None = None
+    max_count: Annotated[StrictInt, Field(ge=1, le=1000)] | None = None
     availability_zones: tuple[Literal["1", "2", "3"], ...] = ()
     node_labels: LabelMap = {}
     """Labels instance types and the extension's `node_selector` can select."""
     node_taints: tuple[str, ...] = ()
     """e.g. `ml.azure.com/amlarc-workload=true:NoSchedule` (the taints Azure ML tolerates)."""
-    os_disk_size_gb: Annotated[int, Field(ge=30, le=2048)] | None = None
-    vcpus: Annotated[int, Field(ge=1)] | None = None
+    os_disk_size_gb: Annotated[StrictInt, Field(ge=30, le=2048)] | None = None
+    vcpus: Annotated[StrictInt, Field(ge=1, le=1024)] | None = None
     """Only for a `vm_size` amlkit's size table does not hold (specs/vm_sizes.py)."""
-    memory_gib: Annotated[float, Field(gt=0)] | None = None
+    memory_gib: Annotated[StrictFloat, Field(gt=0, le=32768)] | None = None
 
     @model_validator(mode="after")
     def _scaling(self) -> NodePoolSpec:
@@ -109,20 +117,20 @@ class ManagedClusterSpec(Spec):
     network_plugin: Annotated[Literal["azure", "kubenet"], LowerCase] = "azure"
     network_policy: Annotated[Literal["azure", "calico", "cilium"], LowerCase] = "azure"
     """Kubernetes network policies enforced (checkov CKV_AZURE_7)."""
-    private_cluster: bool = False
+    private_cluster: Flag = False
     """A private API server; with Azure ML this needs Trusted Access or a private link."""
     authorized_ip_ranges: tuple[Cidr, ...] = ()
     """Who may reach a public API server. Without Trusted Access, add Azure ML's control-plane
     ranges of the region and its pair (Azure ML's extension doc)."""
     admin_group_object_ids: tuple[str, ...] = ()
     """Microsoft Entra groups that administer the cluster (Entra integration is always on)."""
-    azure_rbac: bool = True
+    azure_rbac: Flag = True
     """Kubernetes authorization through Azure RBAC."""
-    azure_policy: bool = True
+    azure_policy: Flag = True
     """The Azure Policy add-on (Gatekeeper), as the `aks-hardened` rule asks."""
-    local_accounts: bool = True
+    local_accounts: Flag = True
     """Azure ML's extension needs local accounts unless `trusted_access` is on."""
-    trusted_access: bool = False
+    trusted_access: Flag = False
     """Bind the workspace to the cluster with AKS Trusted Access (role
     `Microsoft.MachineLearningServices/workspaces/mlworkload`): Azure ML then reaches a cluster
     without local accounts or behind authorized IP ranges."""
@@ -185,9 +193,9 @@ class ExistingClusterSpec(Spec):
     kubeconfig: KubeconfigSpec
     location: Location | None = None
     """Its region; default: the stack's."""
-    node_count: Annotated[int, Field(ge=1)] | None = None
+    node_count: Annotated[StrictInt, Field(ge=1, le=5000)] | None = None
     """Its nodes, if known: then `inference_router_ha` is checked against it."""
-    trusted_access: bool = False
+    trusted_access: Flag = False
     """Create the Trusted Access role binding for the workspace on this cluster."""
 
     @property

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import AfterValidator, Field, SecretStr, StrictInt, StringConstraints, model_validator
 
 from .base import Spec
 from .secrets import NotPlaceholderSecret
-from .types import Percent, PositiveInt
+from .types import Flag, Percent, PositiveInt
 
 ReceiverName = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][-A-Za-z0-9_. ]{0,127}$")]
 
@@ -19,9 +19,16 @@ class EmailReceiver(Spec):
     email_address: Annotated[str, StringConstraints(pattern=r"^[^@\s]+@[^@\s]+\.[^@\s]+$")]
 
 
+def _web_address(uri: SecretStr) -> SecretStr:
+    # The value is never shown: a webhook address often carries its token.
+    if not uri.get_secret_value().startswith(("https://", "http://")):
+        raise ValueError("must be an http(s):// address")
+    return uri
+
+
 class WebhookReceiver(Spec):
     name: ReceiverName
-    service_uri: NotPlaceholderSecret
+    service_uri: Annotated[NotPlaceholderSecret, AfterValidator(_web_address)]
     """Often carries a token: set it with `pulumi config set --secret`."""
 
 
@@ -36,11 +43,11 @@ class AlertThresholds(Spec):
     """Deployment CpuUtilizationPercentage."""
     memory_percent: Percent | None = 85
     """Deployment CpuMemoryUtilizationPercentage."""
-    capacity_below_requested: bool = True
+    capacity_below_requested: Flag = True
     """Alert when a deployment runs fewer instances than it asked for (DeploymentCapacity)."""
-    window_minutes: Annotated[int, Field(ge=1, le=1440)] = 5
-    frequency_minutes: Annotated[int, Field(ge=1, le=60)] = 1
-    severity: Annotated[int, Field(ge=0, le=4)] = 2
+    window_minutes: Annotated[StrictInt, Field(ge=1, le=1440)] = 5
+    frequency_minutes: Annotated[StrictInt, Field(ge=1, le=60)] = 1
+    severity: Annotated[StrictInt, Field(ge=0, le=4)] = 2
 
     @model_validator(mode="after")
     def _frequency_within_window(self) -> AlertThresholds:
@@ -56,6 +63,19 @@ class ActionGroupSpec(Spec):
     short_name: Annotated[str, StringConstraints(min_length=1, max_length=12)] = "amlkit"
     email_receivers: tuple[EmailReceiver, ...] = ()
     webhook_receivers: tuple[WebhookReceiver, ...] = ()
+
+    @model_validator(mode="after")
+    def _receiver_names_unique(self) -> ActionGroupSpec:
+        # "Name: a unique identifier within the action group" (Azure Monitor's action
+        # groups doc): email and webhook receivers share one namespace.
+        names = [r.name for r in self.email_receivers] + [r.name for r in self.webhook_receivers]
+        duplicates = sorted({n for n in names if names.count(n) > 1})
+        if duplicates:
+            raise ValueError(
+                f"receiver names {duplicates} appear more than once; each receiver of an "
+                "action group needs its own name"
+            )
+        return self
 
 
 class MonitoringSpec(Spec):

@@ -4,35 +4,55 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, StringConstraints, model_validator
+from pydantic import Field, StrictInt, StringConstraints, model_validator
 
 from .assets import CodeConfiguration, EnvironmentRef, ModelRef
 from .autoscale import AutoscaleSpec
-from .base import LowerCase, Spec
+from .base import LowerCase, ScalarString, Spec, schema_stem
 from .quantity import GpuCount, Quantity, parse_quantity
 from .scoring_image import runs_scoring_image
-from .types import DeploymentName, PositiveInt, Tags
+from .types import (
+    DeploymentName,
+    EnvironmentVariables,
+    Flag,
+    Fraction,
+    NonNegativeInt,
+    PositiveInt,
+    Seconds,
+    Tags,
+)
 
 # Azure ML's request timeout ceilings (quotas doc): 180 s managed, 300 s Kubernetes.
 MAX_REQUEST_TIMEOUT_MS = {"managed": 180_000, "kubernetes": 300_000}
+# "Number of instances per deployment: 50" for managed online endpoints (Azure ML's
+# "Manage and increase quotas" doc, ms.date 2026-01-27; Azure support can raise it).
+MAX_MANAGED_INSTANCES = 50
+# What each CLI v2 `$schema` of an online deployment says its `type` is.
+_SCHEMA_TYPES = {"managedOnlineDeployment": "managed", "kubernetesOnlineDeployment": "kubernetes"}
+
+
+def schema_type(data: Any) -> str | None:
+    """`managed` or `kubernetes` when a raw deployment's `$schema` says which, else None."""
+    stem = schema_stem(data.get("$schema")) if isinstance(data, dict) else None
+    return _SCHEMA_TYPES.get(stem or "")
 
 
 class ProbeSettings(Spec):
     """Liveness/readiness probe; seconds, as CLI v2 writes them (ISO-8601 in ARM)."""
 
-    initial_delay: PositiveInt = 10
-    period: PositiveInt = 10
-    timeout: PositiveInt = 2
+    initial_delay: Seconds = 10
+    period: Seconds = 10
+    timeout: Seconds = 2
     success_threshold: PositiveInt = 1
     failure_threshold: PositiveInt = 30
 
 
 class RequestSettings(Spec):
-    request_timeout_ms: Annotated[int, Field(ge=1)] = 5000
-    """Azure answers 408 past it; managed deployments allow up to 180,000."""
+    request_timeout_ms: Annotated[StrictInt, Field(ge=1, le=300_000)] = 5000
+    """Azure answers 408 past it; managed deployments allow up to 180,000, Kubernetes 300,000."""
     max_concurrent_requests_per_instance: PositiveInt = 1
     """Azure answers 429 past it; set it together with WORKER_COUNT."""
-    max_queue_wait_ms: Annotated[int, Field(ge=0)] | None = None
+    max_queue_wait_ms: NonNegativeInt | None = None
     """Deprecated for managed endpoints; kept so existing files load."""
 
 
@@ -40,11 +60,18 @@ class ScaleSettings(Spec):
     type: Annotated[Literal["default", "target_utilization"], LowerCase] = "default"
     min_instances: PositiveInt = 1
     max_instances: PositiveInt = 1
-    polling_interval: PositiveInt = 1
-    target_utilization_percentage: Annotated[int, Field(ge=1, le=100)] = 70
+    polling_interval: Seconds = 1
+    target_utilization_percentage: Annotated[StrictInt, Field(ge=1, le=100)] = 70
 
     @model_validator(mode="after")
     def _min_le_max(self) -> ScaleSettings:
+        tuned = sorted(self.model_fields_set - {"type"})
+        if self.type == "default" and tuned:
+            # Azure's DefaultScaleSettings carries none of them: they would not be sent.
+            raise ValueError(
+                f"{', '.join(tuned)}: only `type: target_utilization` takes these; "
+                "`type: default` scales by instance_count"
+            )
         if self.min_instances > self.max_instances:
             raise ValueError(
                 f"min_instances ({self.min_instances}) is above max_instances ({self.max_instances})"
@@ -53,9 +80,23 @@ class ScaleSettings(Spec):
 
 
 class CollectionData(Spec):
+    """The registered data asset a collection writes to: name and version together."""
+
     name: str | None = None
     path: str | None = None
-    version: str | None = None
+    version: ScalarString | None = None
+
+    @model_validator(mode="after")
+    def _sent(self) -> CollectionData:
+        # ARM's Collection takes a data asset id only (`dataId`); a path is not sent.
+        if self.path is not None:
+            raise ValueError(
+                "data.path: amlkit does not send a path yet (Azure takes a registered data "
+                "asset); give data.name and data.version of one"
+            )
+        if (self.name is None) != (self.version is None):
+            raise ValueError("data: give both name and version of the data asset, or neither")
+        return self
 
 
 class Collection(Spec):
@@ -78,7 +119,7 @@ class RequestLogging(Spec):
 
 class DataCollector(Spec):
     collections: dict[str, Collection] = {}
-    sampling_rate: Annotated[float, Field(ge=0.0, le=1.0)] = 1.0
+    sampling_rate: Fraction = 1.0
     rolling_rate: Annotated[Literal["minute", "hour", "day", "month", "year"], LowerCase] = "hour"
     request_logging: RequestLogging | None = None
 
@@ -140,37 +181,37 @@ class OnlineDeploymentSpec(Spec):
     environment: EnvironmentRef | None = None
     """Default: the stack's scoring image (runtime-image/) when `code_configuration` is
     given; with neither, Azure generates both for an MLflow model (no-code deployment)."""
-    environment_variables: dict[str, str] = {}
+    environment_variables: EnvironmentVariables = {}
     instance_type: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
     """VM size (managed, required) or an instance-type CRD name (Kubernetes)."""
     instance_count: PositiveInt | None = None
-    """Required for managed deployments; Azure reserves 20% more for upgrades."""
-    app_insights_enabled: bool = False
+    """Required for managed deployments (at most 50); Azure reserves 20% more for upgrades."""
+    app_insights_enabled: Flag = False
     scale_settings: ScaleSettings | None = None
     request_settings: RequestSettings = RequestSettings()
     liveness_probe: ProbeSettings = ProbeSettings()
     readiness_probe: ProbeSettings = ProbeSettings()
     egress_public_network_access: Annotated[Literal["enabled", "disabled"], LowerCase] | None = None
-    private_network_connection: bool | None = None
+    private_network_connection: Flag | None = None
+    """Legacy network isolation; amlkit does not send it yet, so `true` is refused."""
     data_collector: DataCollector | None = None
     resources: ResourceRequirements | None = None
     autoscale: AutoscaleSpec | None = None
     """amlkit: Azure Monitor autoscale for this deployment (managed only)."""
 
-    @model_validator(mode="before")
-    @classmethod
-    def _yaml_env_values(cls, data: Any) -> Any:
-        # `WORKER_COUNT: 2` in YAML is an int; containers only see strings.
-        if isinstance(data, dict) and isinstance(data.get("environment_variables"), dict):
-            env = {
-                k: (str(v).lower() if isinstance(v, bool) else str(v))
-                for k, v in data["environment_variables"].items()
-            }
-            return {**data, "environment_variables": env}
-        return data
-
     @model_validator(mode="after")
     def _consistent(self) -> OnlineDeploymentSpec:
+        said = schema_type({"$schema": self.schema_})
+        if said is not None and self.type is not None and said != self.type:
+            raise ValueError(
+                f"$schema says a {said} deployment but type is {self.type!r}; a file's kind "
+                "must fit the endpoint it sits under"
+            )
+        if self.private_network_connection:
+            raise ValueError(
+                "private_network_connection: amlkit does not send it yet (legacy network "
+                "isolation); use egress_public_network_access or the workspace's managed network"
+            )
         if self.liveness_probe.success_threshold != 1:
             raise ValueError("liveness_probe.success_threshold: Azure fixes it at 1")
         if self.type == "managed" or self.type is None:
@@ -183,6 +224,11 @@ class OnlineDeploymentSpec(Spec):
         for field in ("instance_type", "instance_count"):
             if getattr(self, field) is None:
                 raise ValueError(f"{field} is required for a managed online deployment")
+        if self.instance_count is not None and self.instance_count > MAX_MANAGED_INSTANCES:
+            raise ValueError(
+                f"instance_count ({self.instance_count}) is above Azure's "
+                f"{MAX_MANAGED_INSTANCES} instances per managed deployment (quotas doc)"
+            )
         if self.resources is not None and self.type == "managed":
             raise ValueError("resources: only Kubernetes deployments take requests/limits")
         if self.scale_settings is not None and self.scale_settings.type != "default":

@@ -16,9 +16,9 @@ from typing import Annotated, Any, Literal
 from pydantic import Field, model_validator
 
 from .asset_uses import AssetUse, asset_use
-from .base import LowerCase, Spec
+from .base import LowerCase, Spec, schema_stem
 from .identity import ResourceIdentity
-from .online_deployment import OnlineDeploymentSpec
+from .online_deployment import OnlineDeploymentSpec, schema_type
 from .types import EndpointName, Percent, Tags
 
 MAX_MIRROR_PERCENT = 50
@@ -31,6 +31,8 @@ COMPUTE_ID = re.compile(
     re.IGNORECASE,
 )
 COMPUTE_REF = re.compile(r"^azureml:[a-zA-Z][-a-zA-Z0-9]{1,15}$")
+
+_SCHEMA_KINDS = {"managedOnlineEndpoint": "managed", "kubernetesOnlineEndpoint": "kubernetes"}
 
 AuthMode = Annotated[Literal["key", "aml_token", "aad_token"], LowerCase]
 
@@ -83,13 +85,22 @@ class OnlineEndpointSpec(Spec):
             return data
         kind = "kubernetes" if data.get("compute") else "managed"
         deployments = [
-            {**d, "type": kind} if isinstance(d, dict) and d.get("type") is None else d
+            {**d, "type": schema_type(d) or kind}
+            if isinstance(d, dict) and d.get("type") is None
+            else d
             for d in data["deployments"]
         ]
         return {**data, "deployments": deployments}
 
     @model_validator(mode="after")
     def _rules(self) -> OnlineEndpointSpec:
+        said = _SCHEMA_KINDS.get(schema_stem(self.schema_) or "")
+        if said is not None and said != self.kind:
+            raise ValueError(
+                f"$schema says a {said} endpoint but it is {self.kind} "
+                f"({'`compute:` names a Kubernetes compute' if self.compute else 'no `compute:`'}); "
+                "a Kubernetes endpoint names its compute, a managed one none"
+            )
         names = [d.name for d in self.deployments]
         duplicates = sorted({n for n in names if names.count(n) > 1})
         if duplicates:

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 from pydantic import ValidationInfo, field_validator
 
 from .assets import resolve_local_path
 from .base import Spec
+from .loader import load_json
 
 
 class PolicySpec(Spec):
@@ -26,4 +29,10 @@ class PolicySpec(Spec):
             return None
         if not value.endswith(".json"):
             raise ValueError(f"{value!r} is not a .json policy pack config")
-        return resolve_local_path(value, info)
+        path = resolve_local_path(value, info, "file")
+        context = info.context or {}
+        checked = "base_dir" in context and context.get("check_paths", True)
+        # Read now, strictly (loader), so a broken pack config is a config problem.
+        if checked and not isinstance(load_json(Path(path)), dict):
+            raise ValueError(f"{path} must be a JSON object of rule -> level")
+        return path

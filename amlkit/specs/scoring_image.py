@@ -6,7 +6,7 @@ from typing import Annotated
 
 from pydantic import StringConstraints, ValidationInfo, field_validator
 
-from .assets import CodeConfiguration, EnvironmentAsset, resolve_local_path
+from .assets import CodeConfiguration, EnvironmentAsset, InsidePath, resolve_local_path
 from .base import Spec
 
 SCORING_IMAGE = "scoring-image"
@@ -46,13 +46,14 @@ class ScoringImageSpec(Spec):
 
     context: str = "../runtime-image"
     """Build context, relative to the stack config's folder."""
-    dockerfile: str = "Dockerfile"
-    """The online image: amlkit-serve started by its CMD."""
+    dockerfile: InsidePath = "Dockerfile"
+    """The online image (amlkit-serve started by its CMD): the Dockerfile's path inside
+    `context` (relative, no `..` out of it)."""
     repository: Repository = "amlkit/scoring"
     platform: Annotated[str, StringConstraints(pattern=r"^linux/(amd64|arm64)$")] = "linux/amd64"
     environment_name: EnvironmentName = "amlkit-scoring"
     """The Azure ML environment registered for the online image (with `inference_config`)."""
-    batch_dockerfile: str = "Dockerfile.batch"
+    batch_dockerfile: InsidePath = "Dockerfile.batch"
     """The batch image: the same runtime plus what Azure's batch driver needs in the
     environment (`azureml-core`, `azureml-dataset-runtime[fuse]`); Azure runs its own
     driver there, which calls the scoring script's init() and run(mini_batch)."""
@@ -64,4 +65,4 @@ class ScoringImageSpec(Spec):
     @field_validator("context")
     @classmethod
     def _resolve_context(cls, value: str, info: ValidationInfo) -> str:
-        return resolve_local_path(value, info)
+        return resolve_local_path(value, info, "folder")

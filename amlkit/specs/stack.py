@@ -9,7 +9,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Annotated, Any
 
-from pydantic import AwareDatetime, Field, StringConstraints, field_validator, model_validator
+from pydantic import (
+    AwareDatetime,
+    Field,
+    StrictInt,
+    StringConstraints,
+    field_validator,
+    model_validator,
+)
 
 from .asset_uses import AssetUse, check_registrations
 from .base import Spec
@@ -21,7 +28,7 @@ from .monitoring import MonitoringSpec
 from .online_endpoint import OnlineEndpointSpec
 from .policy import PolicySpec
 from .scoring_image import ScoringImageSpec
-from .types import Location, Tags
+from .types import Flag, Location, Tags
 from .workspace import WorkspaceSpec
 
 EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,11}$")]
@@ -30,7 +37,7 @@ EnvName = Annotated[str, StringConstraints(pattern=r"^[a-z][a-z0-9]{1,11}$")]
 class Ephemeral(Spec):
     """A short-lived test environment, torn down after its time-to-live."""
 
-    ttl_hours: Annotated[int, Field(ge=1, le=24 * 30)] = 72
+    ttl_hours: Annotated[StrictInt, Field(ge=1, le=24 * 30)] = 72
     """How long the environment lives after creation; at most 30 days."""
     expires_at: AwareDatetime | None = None
     """When it is due for teardown, absolute and in UTC (`2026-12-04T10:00:00Z`);
@@ -40,7 +47,7 @@ class Ephemeral(Spec):
 
     source: str | None = None
     """The stack it was copied from (`amlkit env create --from`)."""
-    pull_request: Annotated[int, Field(ge=1)] | None = None
+    pull_request: Annotated[StrictInt, Field(ge=1, le=2**31 - 1)] | None = None
     """The pull request it serves (`amlkit env create --pr`)."""
 
     @field_validator("expires_at")
@@ -64,7 +71,7 @@ class StackEnvironment(Spec):
     """Default: `rg-amlkit-<name>`."""
     tags: Tags = {}
     """Put on every resource, with `environment` and `managed-by` added."""
-    protect: bool = False
+    protect: Flag = False
     """Protect stateful resources (workspace, storage, key vault, registry, logs) from deletion."""
     ephemeral: Ephemeral | None = None
     salt: Annotated[str, StringConstraints(pattern=r"^[a-z0-9]{4,8}$")] | None = None

@@ -10,17 +10,21 @@ both go through the same models.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Mapping
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from pydantic import ValidationError
 
+from .assets import relative_path
 from .cli_yaml import Kind, read_document, read_yaml
 from .errors import ConfigError, Problem, Source, display_path, problems_from_validation
+from .namespaces import NAMESPACE as NAMESPACE
+from .namespaces import closest_section, namespace_problems
 from .stack import StackSpec
 
-NAMESPACE = "amlkit"
 SECTIONS: tuple[str, ...] = tuple(StackSpec.model_fields)
 
 OFFLINE_SECRET = "amlkit-offline-secret-value"
@@ -75,6 +79,18 @@ def _has_secure(value: Any) -> bool:
     return False
 
 
+def repository_root(start: Path) -> Path:
+    """The folder local paths of a stack must stay in: the nearest one at or above
+    `start` holding `.git` (the repository CI checked out), else the nearest holding
+    `Pulumi.yaml` (the project), else `start` itself. Not resolved through symlinks."""
+    here = Path(os.path.abspath(start))
+    for marker in (".git", "Pulumi.yaml"):
+        for folder in (here, *here.parents):
+            if (folder / marker).exists():
+                return folder
+    return here
+
+
 def amlkit_values(config: Mapping[str, Any]) -> dict[str, Any]:
     """`amlkit:<section>` values by section; other namespaces are Pulumi's or providers'."""
     prefix = f"{NAMESPACE}:"
@@ -82,14 +98,31 @@ def amlkit_values(config: Mapping[str, Any]) -> dict[str, Any]:
 
 
 def values_from_pulumi_strings(raw: Mapping[str, str]) -> dict[str, Any]:
-    """Pulumi passes structured config as JSON strings; plain strings stay strings."""
+    """Pulumi passes structured config as JSON strings; plain strings stay strings (and so
+    does JSON nested too deep to parse, which then fails validation as the wrong type)."""
     out: dict[str, Any] = {}
     for key, text in raw.items():
         try:
             out[key] = json.loads(text)
-        except (TypeError, ValueError):
+        except (TypeError, ValueError, RecursionError):
             out[key] = text
     return out
+
+
+def spec_from_config(
+    config: Mapping[str, Any], *, source: Path, check_paths: bool = True
+) -> StackSpec:
+    """Validate a stack's whole `config:` mapping: every key a `namespace:name` and no
+    namespace a typo of `amlkit` (`namespaces`), then the `amlkit:` sections
+    (`build_stack_spec`). All problems at once, one a line."""
+    problems = namespace_problems(config, display_path(source), SECTIONS)
+    try:
+        spec = build_stack_spec(amlkit_values(config), source=source, check_paths=check_paths)
+    except ConfigError as error:
+        raise ConfigError([*problems, *error.problems]) from None
+    if problems:
+        raise ConfigError(problems)
+    return spec
 
 
 def build_stack_spec(
@@ -97,18 +130,19 @@ def build_stack_spec(
 ) -> StackSpec:
     """Validate a stack's `amlkit:` values (file references expanded) into a spec.
 
-    Raises `ConfigError` with one problem a line; never anything else for bad input.
+    Local paths resolve against the stack file's folder and must stay inside its
+    repository (`repository_root`). Raises `ConfigError` with one problem a line; never
+    anything else for bad input.
     """
     base = source.parent
+    root = repository_root(base)
     shown = display_path(source)
     problems: list[Problem] = []
     unknown = sorted(set(values) - set(SECTIONS))
     for key in unknown:
-        problems.append(
-            Problem(
-                shown, f"{NAMESPACE}:{key}", f"is not a known section; known: {', '.join(SECTIONS)}"
-            )
-        )
+        guess = closest_section(key, SECTIONS)
+        hint = f"did you mean `{NAMESPACE}:{guess}`?" if guess else f"known: {', '.join(SECTIONS)}"
+        problems.append(Problem(shown, f"{NAMESPACE}:{key}", f"is not a known section; {hint}"))
     raw: dict[str, Any] = {k: values[k] for k in SECTIONS if k in values}
     sources: dict[Loc, Source] = {}
     for section, kind in _FILE_LISTS.items():
@@ -120,7 +154,7 @@ def build_stack_spec(
         raw[section] = _expand_list(
             raw[section],
             (section,),
-            source,
+            _Where(source, root),
             kind,
             sources,
             problems,
@@ -128,11 +162,14 @@ def build_stack_spec(
         )
     if problems:
         raise ConfigError(problems)
+    context = {"base_dir": base, "root": root, "check_paths": check_paths}
     try:
-        return StackSpec.model_validate(raw, context={"base_dir": base, "check_paths": check_paths})
+        return StackSpec.model_validate(raw, context=context)
     except ValidationError as exc:
         raise ConfigError(
-            problems_from_validation(exc, raw, root=Source(source), sources=sources)
+            problems_from_validation(
+                exc, raw, root=Source(source), sources=sources, model=StackSpec
+            )
         ) from None
 
 
@@ -153,15 +190,21 @@ def load_stack_spec(stacks_dir: Path, stack: str, *, check_paths: bool = True) -
                 )
             ]
         )
-    return build_stack_spec(
-        amlkit_values(read_stack_config(path)), source=path, check_paths=check_paths
-    )
+    return spec_from_config(read_stack_config(path), source=path, check_paths=check_paths)
+
+
+@dataclass(frozen=True)
+class _Where:
+    stack_config: Path
+    """The stack file: `file:` references are relative to its folder."""
+    root: Path
+    """The repository they must stay inside."""
 
 
 def _expand_list(
     items: list[Any],
     loc: Loc,
-    stack_config: Path,
+    where: _Where,
     kind: Kind,
     sources: dict[Loc, Source],
     problems: list[Problem],
@@ -170,14 +213,14 @@ def _expand_list(
     out: list[Any] = []
     for index, item in enumerate(items):
         here = (*loc, index)
-        entry = _expand_entry(item, here, stack_config, kind, sources, problems)
+        entry = _expand_entry(item, here, where, kind, sources, problems)
         if nested and isinstance(entry, dict) and isinstance(entry.get("deployments"), list):
             entry = {
                 **entry,
                 "deployments": _expand_list(
                     entry["deployments"],
                     (*here, "deployments"),
-                    stack_config,
+                    where,
                     nested,
                     sources,
                     problems,
@@ -191,7 +234,7 @@ def _expand_list(
 def _expand_entry(
     item: Any,
     loc: Loc,
-    stack_config: Path,
+    where: _Where,
     kind: Kind,
     sources: dict[Loc, Source],
     problems: list[Problem],
@@ -202,22 +245,49 @@ def _expand_entry(
     if not isinstance(item, dict) or "file" not in item:
         return item
     ref = item["file"]
-    if not isinstance(ref, str) or "\x00" in ref:
-        problems.append(
-            Problem(display_path(stack_config), _loc_text(loc) + ".file", "must be a path")
-        )
+    shown = display_path(where.stack_config)
+    if not isinstance(ref, str) or not ref:
+        problems.append(Problem(shown, _loc_text(loc) + ".file", "must be a path"))
         return item
-    file = (stack_config.parent / ref).resolve()
     try:
-        _, doc = read_document(file, kind)
+        file = relative_path(ref, where.stack_config.parent, where.root)
+    except ValueError as error:
+        problems.append(Problem(shown, _loc_text(loc) + ".file", str(error), repr(ref)))
+        return item
+    try:
+        _, doc = read_document(file, kind, base=where.stack_config.parent)
     except ConfigError as exc:
         problems.extend(exc.problems)
         return item
     sources[loc] = Source(file)
     overrides = {k: v for k, v in item.items() if k != "file"}
     for key in overrides:
-        sources[(*loc, key)] = Source(stack_config)
+        sources[(*loc, key)] = Source(where.stack_config)
     return {**doc, **overrides}
+
+
+def referenced_files(config: Mapping[str, Any], stack_config: Path) -> list[Path]:
+    """The CLI v2 files a stack's `config:` names (`file:` entries), as paths: inputs an
+    output must never overwrite. Bad references are left to validation."""
+    found: list[Path] = []
+
+    def visit(items: Any, nested: bool) -> None:
+        for item in items if isinstance(items, list) else ():
+            ref = (
+                item
+                if isinstance(item, str)
+                else item.get("file")
+                if isinstance(item, dict)
+                else None
+            )
+            if isinstance(ref, str) and ref and "\x00" not in ref:
+                found.append(stack_config.parent / ref)
+            if nested and isinstance(item, dict):
+                visit(item.get("deployments"), False)
+
+    for section in _FILE_LISTS:
+        visit(config.get(f"{NAMESPACE}:{section}"), section in _NESTED_DEPLOYMENTS)
+    return found
 
 
 def _loc_text(loc: Loc) -> str:

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Field, StrictInt, model_validator
 
 from .base import LowerCase, Spec
 from .identity import ResourceIdentity
-from .types import WorkspaceName
+from .types import Flag, WorkspaceName
 
 Access = Annotated[Literal["enabled", "disabled"], LowerCase]
 
@@ -24,7 +24,7 @@ class StorageSpec(Spec):
         "Standard_GZRS",
         "Standard_RAGZRS",
     ] = "Standard_LRS"
-    allow_shared_key_access: bool = False
+    allow_shared_key_access: Flag = False
     """Off: the workspace reaches its datastores with its identity instead of keys."""
 
 
@@ -32,7 +32,7 @@ class KeyVaultSpec(Spec):
     """The workspace's key vault: RBAC, soft delete and purge protection always on."""
 
     sku: Annotated[Literal["standard", "premium"], LowerCase] = "standard"
-    soft_delete_retention_days: Annotated[int, Field(ge=7, le=90)] = 90
+    soft_delete_retention_days: Annotated[StrictInt, Field(ge=7, le=90)] = 90
 
 
 class ContainerRegistrySpec(Spec):
@@ -50,7 +50,7 @@ class ContainerRegistrySpec(Spec):
 
 
 class LogAnalyticsSpec(Spec):
-    retention_in_days: Annotated[int, Field(ge=30, le=730)] = 30
+    retention_in_days: Annotated[StrictInt, Field(ge=30, le=730)] = 30
     """Azure's default is 30; audits usually want 90 or more."""
     sku: Literal["PerGB2018"] = "PerGB2018"
 

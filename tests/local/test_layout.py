@@ -22,10 +22,12 @@ def _spec(tmp_path: Path, deployments: list[dict[str, Any]], **endpoint: Any) ->
     (tmp_path / "code").mkdir(exist_ok=True)
     (tmp_path / "code" / "score.py").write_text("def init(): pass\ndef run(d): return d\n")
     (tmp_path / "model.pkl").write_bytes(b"weights")
+    if not (tmp_path / "runtime-image").exists():  # local paths stay inside the project
+        (tmp_path / "runtime-image").symlink_to(ROOT / "runtime-image")
     return build_stack_spec(
         {
             "environment": {"name": "loc", "location": "westeurope"},
-            "scoring_image": {"context": str(ROOT / "runtime-image")},
+            "scoring_image": {"context": "runtime-image"},
             "online_endpoints": [{"name": "ep-one", "deployments": deployments, **endpoint}],
         },
         source=tmp_path / "Pulumi.loc.yaml",
