@@ -39,6 +39,7 @@ from tests.azure_standin.batch_state import BatchEndpoints
 from tests.azure_standin.online_state import OnlineEndpoints
 from tests.azure_standin.state import MLState
 from tests.azure_standin.tls import self_signed
+from tests.azure_standin.workspaces import LOG_ANALYTICS, LOG_ANALYTICS_API_VERSION, ML_WORKSPACE
 
 API_VERSION = "2025-12-01"
 TOKEN = "standin-token"
@@ -77,13 +78,14 @@ def build_app(state: MLState) -> Starlette:
                     "Authentication failed: bearer token missing or invalid.",
                 )
             )
-        if request.query_params.get("api-version") != API_VERSION:
+        expected = LOG_ANALYTICS_API_VERSION if LOG_ANALYTICS.match(path) else API_VERSION
+        if request.query_params.get("api-version") != expected:
             return _error(
                 ArmRefusal(
                     400,
                     "InvalidApiVersionParameter",
                     f"The api-version '{request.query_params.get('api-version')}' is not served "
-                    f"here; use {API_VERSION}.",
+                    f"here; use {expected}.",
                 )
             )
         body: dict[str, Any] = {}
@@ -123,6 +125,10 @@ def _route(state: MLState, request: Request, path: str, body: dict[str, Any]) ->
             {"id": path, "name": operation.id, "status": operation.status},
             headers={"x-ms-retry-after-ms": "5"} if operation.status == "InProgress" else {},
         )
+    if method == "DELETE" and (ML_WORKSPACE.match(path) or LOG_ANALYTICS.match(path)):
+        flag = "forceToPurge" if ML_WORKSPACE.match(path) else "force"
+        state.workspaces.delete(path, flag, request.query_params.get(flag))
+        return Response(status_code=200)
     for kind, store in (("onlineendpoints", state.online), ("batchendpoints", state.batch)):
         endpoint_path, deployment_path = _PATHS[kind]
         if match := deployment_path.match(path):

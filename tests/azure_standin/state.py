@@ -18,6 +18,7 @@ from dataclasses import dataclass, field
 from tests.azure_standin.arm import ArmRefusal, Operation
 from tests.azure_standin.batch_state import BatchEndpoints
 from tests.azure_standin.online_state import OnlineEndpoints
+from tests.azure_standin.workspaces import Workspaces
 
 
 @dataclass
@@ -46,6 +47,8 @@ class MLState:
     _ids: itertools.count[int] = field(default_factory=lambda: itertools.count(1))
     online: OnlineEndpoints = field(init=False)
     batch: BatchEndpoints = field(init=False)
+    workspaces: Workspaces = field(default_factory=Workspaces)
+    """Azure ML and Log Analytics workspaces, for what a purge releases."""
 
     def __post_init__(self) -> None:
         self.online = OnlineEndpoints(self)

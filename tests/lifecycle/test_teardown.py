@@ -259,3 +259,66 @@ def test_cli_sweep_dry_run(project: Path, backend: Backend) -> None:
     assert result.exit_code == 0, result.output
     assert "pr-5: would destroy (0 resources, 0 protected)" in result.output
     assert backend.exists(stack)
+
+
+LOGS = "/subscriptions/0/resourceGroups/rg-amlkit-pr7/providers/Microsoft.OperationalInsights/workspaces/log-amlkit-pr7-abc123"
+VAULT = "/subscriptions/0/resourceGroups/rg-amlkit-pr7/providers/Microsoft.KeyVault/vaults/kv-amlkit-pr7-123456"
+
+
+def test_purge_releases_the_names_azure_allows_and_says_why_not_the_key_vault(
+    project: Path, backend: Backend, standin: Standin
+) -> None:
+    stack = _pr_stack(project)
+    backend.seed(
+        stack,
+        [
+            *_state(),
+            _resource(
+                "workspace-log-analytics",
+                "azure-native:operationalinsights:Workspace",
+                id=LOGS,
+                name="log-amlkit-pr7-abc123",
+            ),
+            _resource(
+                "workspace-key-vault",
+                "azure-native:keyvault:Vault",
+                id=VAULT,
+                name="kv-amlkit-pr7-123456",
+                properties={"softDeleteRetentionInDays": 90},
+            ),
+        ],
+    )
+    _live_endpoint(standin)
+    standin.state.workspaces.seed(WS, LOGS)
+    outcome = teardown(
+        workspace(find_project(project)),
+        find_project(project),
+        stack,
+        _options(standin, purge=True),
+    )
+    assert outcome.ok, outcome.line()
+    # Deleted for good (forceToPurge / force), so a new environment may take the names.
+    assert standin.state.workspaces.released == {WS.lower(), LOGS.lower()}
+    assert standin.state.workspaces.kept == set()
+    assert "workspace mlw deleted permanently" in outcome.steps
+    assert "Log Analytics log-amlkit-pr7-abc123 deleted, its name released" in outcome.steps
+    # Azure refuses to purge a vault under purge protection: never tried, said instead.
+    assert not any("KeyVault" in r for r in standin.state.requests)
+    assert any(s.startswith("key vault kv-amlkit-pr7-123456 keeps its name up to 90 days")
+               for s in outcome.steps)  # fmt: skip
+
+
+def test_without_purge_the_workspaces_are_left_to_the_destroy(
+    project: Path, backend: Backend, standin: Standin
+) -> None:
+    stack = _pr_stack(project)
+    backend.seed(stack, _state())
+    _live_endpoint(standin)
+    standin.state.workspaces.seed(WS)
+    outcome = teardown(
+        workspace(find_project(project)), find_project(project), stack, _options(standin)
+    )
+    assert outcome.ok, outcome.line()
+    assert (
+        standin.state.workspaces.released == set() and WS.lower() in standin.state.workspaces.live
+    )
