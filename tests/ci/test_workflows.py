@@ -35,8 +35,15 @@ def test_every_workflow_matches_githubs_schema() -> None:
 def test_zizmor_offline_finds_nothing() -> None:
     """Every audit, informational ones included (the auditor persona suppresses nothing)."""
     result = subprocess.run(
-        [BIN / "zizmor", "--offline", "--persona", "auditor", "--format", "plain",
-         ROOT / ".github" / "workflows"],  # fmt: skip
+        [
+            BIN / "zizmor",
+            "--offline",
+            "--persona",
+            "auditor",
+            "--format",
+            "plain",
+            ROOT / ".github" / "workflows",
+        ],
         capture_output=True,
         text=True,
         check=False,
