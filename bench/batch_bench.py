@@ -41,10 +41,13 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+# bench/ holds scripts, not a package: its shared module imports from the scripts' folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "runtime-image" / "sample"
 BATCH_SCRIPT = SAMPLE / "batchscoring" / "score.py"
-README = Path(__file__).resolve().parent / "README.md"
 SECTION = "## Batch runner"
 TARGET = 1.6
 WORKERS = 2
@@ -230,15 +233,7 @@ def write_readme(args: argparse.Namespace, table: str, verdict: str, load: float
             "",
         ]
     )
-    # Re-read just before writing: other sections (the server's) belong to others.
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    start = text.find(SECTION + "\n")
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + body
-    else:
-        end = text.find("\n## ", start + len(SECTION))
-        text = text[:start] + body + (text[end + 1 :] if end != -1 else "")
-    README.write_text(text.rstrip("\n") + "\n")
+    replace_section(SECTION, body)
 
 
 if __name__ == "__main__":

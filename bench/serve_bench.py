@@ -9,17 +9,14 @@ the medians are reported. Scenarios (wrk, 1 thread):
 - 64 connections, 1-row bodies (throughput);
 - 8 connections, 100-row bodies;
 - amlkit-serve with micro-batching on (AMLKIT_MICROBATCH_MAX_WAIT_MS), 64 connections, 1-row.
-Besides req/s and latency, each run records the server's CPU time a request (all its
-processes and threads, from /proc), a figure that other work on the cores moves
-less than req/s.
+Each run also records the server's CPU time a request (all its processes, from /proc).
 
 azmlinfsrv runs at its best: WORKER_COUNT=2, AZUREML_LOG_LEVEL=WARNING, stdout (the
 gunicorn access log) sent to /dev/null. amlkit-serve runs with 2 workers and its
 default logging (one JSON access line a request, also to /dev/null).
 
-azmlinfsrv 1.5.1 is a dev dependency of the project (the differential tests run it too),
-so it runs from the same venv, with the same scikit-learn. wrk must be installed:
-`apt-get install -y wrk`.
+azmlinfsrv 1.5.1 is a dev dependency (the differential tests run it too), so it runs from
+the same venv, with the same scikit-learn. wrk must be installed: `apt-get install -y wrk`.
 
 Targets (issue 13), one run, side by side: 1-row @64 >= 2.8x azmlinfsrv req/s with a lower
 p99; 100-row @8 >= 2x; micro-batching on >= 8x on 1-row @64 with a p99 below
@@ -48,9 +45,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+# bench/ holds scripts, not a package: its shared module imports from the scripts' folder.
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from readme import replace_section
+
 ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "runtime-image" / "sample"
-README = ROOT / "bench" / "README.md"
 SECTION = "## Online scoring server"
 AZMLINFSRV_VERSION = "1.5.1"
 
@@ -358,18 +358,6 @@ def _table(results: list[Result]) -> str:
     return "\n".join(rows)
 
 
-def _write_readme(section: str) -> None:
-    text = README.read_text() if README.exists() else "# Benchmarks\n"
-    start = text.find(SECTION)
-    if start == -1:
-        text = text.rstrip("\n") + "\n\n" + section
-    else:
-        following = text.find("\n## ", start + len(SECTION))
-        section = section.rstrip("\n") + "\n\n"  # a blank line before the next heading
-        text = text[:start] + section + (text[following + 1 :] if following != -1 else "")
-    README.write_text(text if text.endswith("\n") else text + "\n")
-
-
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0] if __doc__ else None)
     parser.add_argument(
@@ -405,7 +393,7 @@ def main() -> None:
     )
     print(section)
     if args.write_readme:
-        _write_readme(section)
+        replace_section(SECTION, section)
 
 
 if __name__ == "__main__":
