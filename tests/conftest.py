@@ -3,6 +3,7 @@ CLI v2 samples (skipped with the reason where they are absent)."""
 
 from __future__ import annotations
 
+import copy
 import os
 import shutil
 from collections.abc import Callable
@@ -26,6 +27,7 @@ ABSENT = "samples-absent"
 """The one parameter of a sample test when the samples are absent (see `example_files`)."""
 
 Render = Callable[[Callable[[], None]], Recording]
+ShippedPlan = Callable[[str], dict[str, Any]]
 
 
 @pytest.fixture
@@ -109,3 +111,21 @@ def _materialize(doc: Any, base: Path) -> None:
         conda = (base / env["conda_file"]).resolve()
         conda.parent.mkdir(parents=True, exist_ok=True)
         conda.write_text("name: env\ndependencies:\n  - python=3.11\n")
+
+
+@pytest.fixture(scope="session")
+def shipped_plan() -> ShippedPlan:
+    """The plan JSON of a shipped stack (`stacks/Pulumi.<stack>.yaml`), rendered once a
+    session under the mock engine; each call gets its own copy to change."""
+    from amlkit.plan.render import plan_document, render
+    from amlkit.specs.project import find_project
+
+    rendered: dict[str, dict[str, Any]] = {}
+
+    def plan(stack: str) -> dict[str, Any]:
+        if stack not in rendered:
+            project = find_project(ROOT)
+            rendered[stack] = plan_document(project, stack, render(project, stack))
+        return copy.deepcopy(rendered[stack])
+
+    return plan

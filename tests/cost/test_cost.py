@@ -25,9 +25,7 @@ from amlkit.cli import EXIT_CHECK_FAILED, app
 from amlkit.cost.diff import compare, markdown
 from amlkit.cost.estimate import estimate_plan
 from amlkit.cost.prices import DAYS_PER_MONTH, SHIPPED, load_snapshot
-from amlkit.plan.render import plan_document, render
-from amlkit.specs.project import find_project
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ShippedPlan
 
 runner = CliRunner()
 TEST_PRICES = Path(__file__).with_name("test_prices.json")
@@ -35,9 +33,8 @@ HOURS = 730
 
 
 @pytest.fixture(scope="module")
-def plans() -> dict[str, dict[str, Any]]:
-    project = find_project(ROOT)
-    return {s: plan_document(project, s, render(project, s)) for s in ("dev", "prod")}
+def plans(shipped_plan: ShippedPlan) -> dict[str, dict[str, Any]]:
+    return {s: shipped_plan(s) for s in ("dev", "prod")}
 
 
 def _by_name(plan: dict[str, Any]) -> dict[str, dict[str, Any]]:

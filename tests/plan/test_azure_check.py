@@ -15,9 +15,7 @@ import amlkit.cli.plan as plan_command
 from amlkit.cli import EXIT_CHECK_FAILED, app
 from amlkit.plan import render as plan_module
 from amlkit.plan.azure_check import Finding, check_plan, checked_types
-from amlkit.plan.render import plan_document, render
-from amlkit.specs.project import find_project
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ShippedPlan
 
 STACKS = ["dev", "staging", "prod"]
 ML = "azure-native:machinelearningservices"
@@ -25,9 +23,8 @@ runner = CliRunner()
 
 
 @pytest.fixture(scope="module")
-def plans() -> dict[str, dict[str, Any]]:
-    project = find_project(ROOT)
-    return {stack: plan_document(project, stack, render(project, stack)) for stack in STACKS}
+def plans(shipped_plan: ShippedPlan) -> dict[str, dict[str, Any]]:
+    return {stack: shipped_plan(stack) for stack in STACKS}
 
 
 def _resource(plan: dict[str, Any], kind: str) -> dict[str, Any]:

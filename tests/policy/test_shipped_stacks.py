@@ -14,11 +14,10 @@ from typer.testing import CliRunner
 
 from amlkit.cli import EXIT_BAD_CONFIG, app
 from amlkit.plan.policy_check import PolicyReport, check_stack, read_pack_config
-from amlkit.plan.render import plan_document, render
 from amlkit.policy import BY_NAME
 from amlkit.specs import ConfigError
 from amlkit.specs.project import Project, find_project
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ShippedPlan
 
 STACKS = ["dev", "staging", "prod"]
 NOT_APPLICABLE = {"aml-deployment-delete-live-traffic", "aks-hardened"}
@@ -44,8 +43,8 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="module")
-def documents(project: Project) -> dict[str, dict[str, Any]]:
-    return {s: plan_document(project, s, render(project, s)) for s in STACKS}
+def documents(shipped_plan: ShippedPlan) -> dict[str, dict[str, Any]]:
+    return {s: shipped_plan(s) for s in STACKS}
 
 
 def _report(project: Project, stack: str, document: dict[str, Any]) -> PolicyReport:

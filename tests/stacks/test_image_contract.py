@@ -34,9 +34,7 @@ import pytest
 from azure.ai.ml._local_endpoints.azureml_image_context import AzureMlImageContext
 from dockerfile_parse import DockerfileParser
 
-from amlkit.plan.render import plan_document, render
-from amlkit.specs.project import find_project
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ShippedPlan
 
 pytestmark = pytest.mark.slow
 
@@ -82,9 +80,8 @@ def _uploaded(plan: dict[str, Any], uri: str, into: Path) -> Path:
 
 
 @pytest.fixture(scope="module")
-def plan() -> dict[str, Any]:
-    project = find_project(ROOT)
-    return plan_document(project, "dev", render(project, "dev"))
+def plan(shipped_plan: ShippedPlan) -> dict[str, Any]:
+    return shipped_plan("dev")
 
 
 @pytest.fixture(scope="module")

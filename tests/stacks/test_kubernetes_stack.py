@@ -20,9 +20,8 @@ from amlkit.components.instance_types import instance_type_manifest
 from amlkit.plan.azure_check import check_plan, checked_types
 from amlkit.plan.native_types import check_inputs
 from amlkit.plan.policy_check import check_stack
-from amlkit.plan.render import plan_document, render
 from amlkit.specs.project import Project, find_project
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ShippedPlan
 from tests.stacks.test_stacks import SNAPSHOTS, _graph
 
 ML = "azure-native:machinelearningservices"
@@ -37,8 +36,8 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="module")
-def plan(project: Project) -> dict[str, Any]:
-    return plan_document(project, "k8s", render(project, "k8s"))
+def plan(shipped_plan: ShippedPlan) -> dict[str, Any]:
+    return shipped_plan("k8s")
 
 
 def _of(plan: dict[str, Any], typ: str) -> list[dict[str, Any]]:

@@ -12,9 +12,8 @@ from typing import Any
 
 import pytest
 
-from amlkit.plan.render import plan_document, render
 from amlkit.specs.project import Project, find_project
-from tests.conftest import ROOT
+from tests.conftest import ROOT, ShippedPlan
 
 SNAPSHOTS = Path(__file__).with_name("snapshots")
 STACKS = ["dev", "staging", "prod"]
@@ -27,8 +26,8 @@ def project() -> Project:
 
 
 @pytest.fixture(scope="module")
-def plans(project: Project) -> dict[str, dict[str, Any]]:
-    return {stack: plan_document(project, stack, render(project, stack)) for stack in STACKS}
+def plans(shipped_plan: ShippedPlan) -> dict[str, dict[str, Any]]:
+    return {stack: shipped_plan(stack) for stack in STACKS}
 
 
 def _of(plan: dict[str, Any], typ: str) -> list[dict[str, Any]]:
