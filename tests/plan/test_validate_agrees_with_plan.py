@@ -157,9 +157,7 @@ def project(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return _project(tmp_path_factory.mktemp("agree"))
 
 
-def test_every_config_validation_accepts_renders(
-    project: Path, shipped_plan: ShippedPlan
-) -> None:
+def test_every_config_validation_accepts_renders(project: Path, shipped_plan: ShippedPlan) -> None:
     stacks_dir = project / "stacks"
     corpus = _corpus(stacks_dir)
     assert len(corpus) >= 4 + len(VALID_FORMS) + SAMPLE  # the sample was found
