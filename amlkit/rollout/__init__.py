@@ -1,0 +1,1 @@
+"""Metric-gated traffic shifting with automatic rollback for online endpoints."""
