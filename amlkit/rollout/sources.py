@@ -123,3 +123,19 @@ class WallClock:
     def sleep(self, seconds: float) -> None:
         if seconds > 0:
             time.sleep(seconds)
+
+
+@dataclass(frozen=True)
+class Target:
+    """Where a rollout runs: what each place (local, Azure, recorded) hands the engine.
+
+    Built by `amlkit.rollout.local.connect`, `amlkit.rollout.azure.connect` and
+    `amlkit.rollout.recorded.connect`. `prober` is None where requests cannot be sent
+    (a recorded file): a smoke phase is then refused before the rollout starts.
+    """
+
+    traffic: TrafficControl
+    metrics: MetricsSource
+    prober: Prober | None
+    where: str
+    """For people: "local http://127.0.0.1:8080", "azure <endpoint ARM id>", "recorded <file>"."""
