@@ -163,7 +163,8 @@ class Shadow(Spec):
     duration: PositiveDuration
 
 
-Number = StrictFloat | StrictInt
+Limit = Annotated[StrictFloat, Field(ge=0, le=INT32_MAX)]
+"""A gate's limit (an integer reads as it is written)."""
 
 
 class Gate(Spec):
@@ -177,9 +178,9 @@ class Gate(Spec):
     metric: str
     """`error_rate` (fraction 0-1), `latency_p50|p90|p95|p99` (milliseconds), or an Azure
     Monitor metric of the deployment by name (e.g. `CpuUtilizationPercentage`)."""
-    max: Annotated[Number, Field(ge=0)] | None = None
-    max_over_baseline: Annotated[Number, Field(ge=0)] | None = None
-    max_ratio_to_baseline: Annotated[Number, Field(gt=0)] | None = None
+    max: Limit | None = None
+    max_over_baseline: Limit | None = None
+    max_ratio_to_baseline: Annotated[StrictFloat, Field(gt=0, le=1000)] | None = None
 
     @field_validator("metric")
     @classmethod
