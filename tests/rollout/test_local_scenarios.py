@@ -1,0 +1,271 @@
+"""Rollouts in local mode, for real: `amlkit local serve` runs three amlkit-serve
+processes behind a front; the engine shifts the front's split through its control route
+and reads each deployment's `/metrics`, while a client thread sends requests throughout.
+
+- a healthy candidate reaches 100% through every step, and no request fails;
+- a candidate failing one request in five is rolled back at the first gate; the only
+  failures the client sees are that deployment's, and none of them was sent after the
+  rollback was written (it took effect within the one gate interval it had).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import threading
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import httpx
+import pytest
+
+from amlkit.local.router import CONTROL_PATH
+from amlkit.rollout.engine import Event, RolloutResult, run_rollout
+from amlkit.rollout.local import connect
+from amlkit.rollout.sources import WallClock
+from amlkit.specs.rollout import RolloutSpec
+from tests.local.local_project import make_project
+
+pytestmark = pytest.mark.slow
+
+SCORE = """\
+import json, os
+
+count = 0
+
+def init():
+    pass
+
+def run(raw_data):
+    # FAIL_EVERY=5: every fifth request raises (amlkit-serve answers 500).
+    global count
+    count += 1
+    every = int(os.environ.get("FAIL_EVERY", "0"))
+    if every and count % every == 0:
+        raise RuntimeError("failing on purpose")
+    return {"deployment": os.environ["AZUREML_DEPLOYMENT_NAME"]}
+"""
+
+
+def _deployment(name: str, **variables: str) -> dict[str, object]:
+    return {
+        "name": name,
+        "model": {"path": "../model", "name": "weights"},
+        "code_configuration": {"code": "../code", "scoring_script": "score.py"},
+        "instance_type": "Standard_DS3_v2",
+        "instance_count": 1,
+        "environment_variables": variables,
+    }
+
+
+ENDPOINT: dict[str, object] = {
+    "name": "ep-roll",
+    "traffic": {"blue": 100, "green": 0, "bad": 0},
+    "deployments": [_deployment("blue"), _deployment("green"), _deployment("bad", FAIL_EVERY="5")],
+    "rollout": {
+        "candidate": "green",
+        "baseline": "blue",
+        "strategy": {"type": "canary", "steps": [20, 50, 100]},
+        "bake": "PT2S",
+        "gates": [{"metric": "error_rate", "max": 0.05}, {"metric": "latency_p99", "max": 5000}],
+        "min_requests": 10,
+        "on_inconclusive": "extend",
+        "max_inconclusive": 5,
+    },
+}
+STACK = {
+    "amlkit:environment": {"name": "loc", "location": "westeurope"},
+    "amlkit:online_endpoints": [ENDPOINT],
+}
+ENV = {**os.environ, "COLUMNS": "200", "NO_COLOR": "1"}
+
+
+@dataclass(frozen=True)
+class Sent:
+    at: datetime
+    status: int
+    deployment: str
+
+
+class Client:
+    """Sends requests to the front one after another until stopped, recording each."""
+
+    def __init__(self, url: str) -> None:
+        self.url = url
+        self.sent: list[Sent] = []
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+
+    def _loop(self) -> None:
+        with httpx.Client(timeout=30) as client:
+            while not self._stop.is_set():
+                at = datetime.now(UTC)
+                try:
+                    answer = client.post(self.url, json={"data": [[1, 2]]})
+                    status, who = (
+                        answer.status_code,
+                        answer.headers.get("azureml-model-deployment", ""),
+                    )
+                except httpx.HTTPError:
+                    status, who = 0, ""
+                self.sent.append(Sent(at, status, who))
+
+    def __enter__(self) -> Client:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=30)
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
+
+
+@dataclass(frozen=True)
+class Served:
+    project: Path
+    front: str
+
+
+@pytest.fixture(scope="module")
+def served(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Served]:
+    project = make_project(
+        tmp_path_factory.mktemp("rollout"), score=SCORE, weights="w", stacks={"roll": STACK}
+    )
+    port = _free_port()
+    process = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "amlkit",
+            "local",
+            "serve",
+            "--stack",
+            "roll",
+            "--port",
+            str(port),
+            "--project",
+            str(project),
+        ],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        env=ENV,
+    )
+    lines: list[str] = []
+
+    def read() -> None:
+        assert process.stdout is not None
+        for line in process.stdout:
+            lines.append(line)
+
+    reader = threading.Thread(target=read, daemon=True)
+    reader.start()
+    try:
+        deadline = time.monotonic() + 120
+        while not any("Serving; press Ctrl-C" in line for line in lines):
+            assert process.poll() is None and time.monotonic() < deadline, "".join(lines)
+            time.sleep(0.05)
+        yield Served(project, f"http://127.0.0.1:{port}")
+    finally:
+        process.send_signal(signal.SIGINT)
+        try:
+            process.wait(timeout=40)
+        except subprocess.TimeoutExpired:
+            process.kill()
+
+
+def _reset(front: str) -> None:
+    answer = httpx.put(front + CONTROL_PATH, json={"traffic": {"blue": 100}})
+    assert answer.status_code == 200, answer.text
+
+
+def _spec(**changes: object) -> RolloutSpec:
+    data = {**ENDPOINT["rollout"], **changes}  # type: ignore[dict-item]
+    return RolloutSpec.model_validate(data)
+
+
+def _walk(served: Served, spec: RolloutSpec, state: Path) -> tuple[RolloutResult, list[Sent]]:
+    _reset(served.front)
+    events: list[Event] = []
+    with Client(served.front + "/score") as client:
+        time.sleep(0.3)  # the client is sending before anything changes
+        result = run_rollout(
+            spec, connect(served.front), WallClock(), state, events.append, endpoint="ep-roll"
+        )
+        time.sleep(0.3)  # and after
+    assert events[-1].kind == "done"
+    return result, client.sent
+
+
+def test_a_healthy_candidate_reaches_100_through_every_step(served: Served, tmp_path: Path) -> None:
+    result, sent = _walk(served, _spec(), tmp_path / "state.json")
+
+    assert result.status == "promoted", result.reason
+    assert [w.split.traffic for w in result.writes] == [
+        {"blue": 80, "green": 20, "bad": 0},
+        {"blue": 50, "green": 50, "bad": 0},
+        {"blue": 0, "green": 100, "bad": 0},
+    ]
+    passed = [s for s in result.steps if s.verdict == "pass"]
+    assert [s.percent for s in passed] == [20, 50, 100]
+    assert all(s.readings["green"].requests >= 10 for s in passed)
+    live = httpx.get(served.front + CONTROL_PATH).json()
+    assert live["traffic"] == {"blue": 0, "green": 100, "bad": 0}
+    assert result.final_split is not None and result.final_split.traffic["green"] == 100
+    # No request failed while the split moved under the client.
+    assert sent and {s.status for s in sent} == {200}
+    assert {s.deployment for s in sent} == {"blue", "green"}
+    state = json.loads((tmp_path / "state.json").read_text())
+    assert state["outcome"] == "promoted" and len(state["writes"]) == 3
+
+
+def test_a_failing_candidate_is_rolled_back_at_the_first_gate(
+    served: Served, tmp_path: Path
+) -> None:
+    result, sent = _walk(served, _spec(candidate="bad"), tmp_path / "state.json")
+
+    assert result.status == "rolled_back"
+    assert result.reason.startswith("step 20%: error_rate")
+    # One window read, the first gate, failed on the error rate (1 in 5 = 0.2).
+    assert [(s.percent, s.verdict) for s in result.steps] == [(20, "fail")]
+    (check,) = [c for c in result.steps[0].checks if c.metric == "error_rate"]
+    assert check.verdict == "fail" and check.candidate == pytest.approx(0.2, abs=0.1)
+    assert [w.split.traffic for w in result.writes] == [
+        {"blue": 80, "green": 0, "bad": 20},
+        {"blue": 100, "green": 0, "bad": 0},
+    ]
+    live = httpx.get(served.front + CONTROL_PATH).json()
+    assert live["traffic"] == {"blue": 100, "green": 0, "bad": 0}
+    assert live["mirror_traffic"] == {}
+
+    failed = [s for s in sent if s.status != 200]
+    assert failed, "the bad candidate served no failing request"
+    # Every failure is the bad deployment's own (500 from its run()), none the rollout's.
+    assert {(s.status, s.deployment) for s in failed} == {(500, "bad")}
+    # The rollback took effect within the one gate interval: the bad deployment served
+    # only requests sent while its step was live, none sent after the rollback write.
+    step, rollback = result.writes
+    window = result.steps[0].window
+    assert window is not None and window.end <= rollback.at
+    served_by_bad = [s for s in sent if s.deployment == "bad"]
+    assert served_by_bad and all(step.at <= s.at + _slack() for s in served_by_bad)
+    assert all(s.at < rollback.at for s in served_by_bad)
+    after = [s for s in sent if s.at > rollback.at]
+    assert after and {s.deployment for s in after} == {"blue"}
+
+
+def _slack() -> timedelta:
+    # A request sent just before the step's write was acknowledged may be routed by it.
+    return timedelta(seconds=1)
