@@ -57,9 +57,13 @@ LATENCY = {p: f"RequestLatency_{p.upper()}" for p in LATENCY_PERCENTILES}
 """Reading.latency_ms key -> Azure ML's endpoint metric."""
 DEPLOYMENT = "deployment"
 STATUS_CLASS = "statusCodeClass"
+ENDPOINT_METRICS = (REQUESTS, *LATENCY.values())
+"""Read on the endpoint, split by deployment; every other metric on each deployment."""
 TOP = 1000
 """Time series per query: Azure Monitor returns 10 unless told, fewer than deployments
 times status classes on a busy endpoint."""
+Answer = tuple[Sequence[str], Any]
+"""The metric names a query asked for, and azure-mgmt-monitor's `Response` to it."""
 ML_SCOPE = "https://ml.azure.com/.default"
 """The audience of Microsoft Entra tokens an `aad_token` endpoint accepts."""
 
@@ -280,7 +284,13 @@ class EndpointProber:
 
 
 class MonitorMetrics:
-    """Each deployment's readings from Azure Monitor, one-minute grain."""
+    """Each deployment's readings from Azure Monitor, one-minute grain.
+
+    Queries per window: `RequestsPerMinute` split by `deployment` and
+    `statusCodeClass`; the four latency percentiles split by `deployment` (both on the
+    endpoint); and, when a gate names one, each deployment's own metrics
+    (`CpuUtilizationPercentage`, `DeploymentCapacity`... on the deployment's ARM id,
+    averaged over its instances by Azure Monitor)."""
 
     def __init__(
         self, endpoint: AzureEndpoint, credential: TokenCredential, base_url: str, lag: timedelta
@@ -299,31 +309,46 @@ class MonitorMetrics:
     def read(
         self, deployments: Sequence[str], window: Window, metrics: Sequence[str] = ()
     ) -> dict[str, Reading]:
-        extra = [m for m in dict.fromkeys(metrics) if m not in (REQUESTS, *LATENCY.values())]
+        extra = list(dict.fromkeys(metrics))
         answers = [
-            self._query([REQUESTS], f"{DEPLOYMENT} eq '*' and {STATUS_CLASS} eq '*'", window),
-            self._query(list(LATENCY.values()), f"{DEPLOYMENT} eq '*'", window),
-        ]
-        if extra:
-            answers.append(self._query(extra, f"{DEPLOYMENT} eq '*'", window))
-        return read_window(answers, deployments, window, extra)
-
-    def _query(self, names: list[str], filter_: str, window: Window) -> Any:
-        try:
-            return self._client.metrics.list(
+            self._query(
                 self.endpoint.id,
+                [REQUESTS],
+                f"{DEPLOYMENT} eq '*' and {STATUS_CLASS} eq '*'",
+                window,
+            ),
+            self._query(self.endpoint.id, list(LATENCY.values()), f"{DEPLOYMENT} eq '*'", window),
+        ]
+        own = [m for m in extra if m not in ENDPOINT_METRICS]
+        per_deployment = {
+            d: [self._query(f"{self.endpoint.id}/deployments/{d}", own, None, window)]
+            for d in deployments
+            if own
+        }
+        return read_window(answers, deployments, window, extra, per_deployment)
+
+    def _query(
+        self, resource: str, names: list[str], filter_: str | None, window: Window
+    ) -> Answer:
+        try:
+            return names, self._client.metrics.list(
+                resource,
                 timespan=f"{_iso(window.start)}/{_iso(window.end)}",
                 interval="PT1M",
                 metricnames=",".join(names),
                 aggregation="Average",
                 filter=filter_,
-                top=TOP,
+                top=TOP if filter_ else None,
             )
         except HttpResponseError as error:
             code = error.error.code if error.error else error.status_code
+            text = (error.error.message if error.error else None) or error.message or ""
+            what = self.endpoint.name
+            if resource != self.endpoint.id:
+                what += f" deployment {resource.rsplit('/', 1)[-1]}"
+            first = text.splitlines()[0] if text else ""
             raise AzureTargetError(
-                f"Azure Monitor refused metrics {', '.join(names)} of {self.endpoint.name}: "
-                f"{code}: {error.message.splitlines()[0] if error.message else ''}"
+                f"Azure Monitor refused metrics {', '.join(names)} of {what}: {code}: {first}"
             ) from None
         except AzureError as error:
             raise AzureTargetError(
@@ -373,27 +398,38 @@ def series(response: Any, asked: Sequence[str]) -> list[Series]:
 
 
 def read_window(
-    answers: Sequence[Any], deployments: Sequence[str], window: Window, extra: Sequence[str] = ()
+    answers: Sequence[Answer],
+    deployments: Sequence[str],
+    window: Window,
+    extra: Sequence[str] = (),
+    per_deployment: Mapping[str, Sequence[Answer]] | None = None,
 ) -> dict[str, Reading]:
     """Each deployment's Reading over `window` from Azure Monitor's answers.
 
+    An answer is the metric names asked and azure-mgmt-monitor's `Response`;
+    `answers` are the endpoint's (split by `deployment`), `per_deployment` each
+    deployment's own. A minute belongs to the window when it starts in it.
     - `RequestsPerMinute` is a per-minute count: a window's requests are the sum of
       its minutes, per status class (`2xx`, `4xx`, `5xx`...);
     - a latency percentile is a per-minute value: a window's is the mean of its
       minutes weighted by each minute's requests (percentiles do not add up; this is
       what Azure's own charts show over a longer grain, weighted so an idle minute
       counts for nothing);
-    - any other metric: the mean of its minutes.
-    A time series without a `deployment` dimension is an error (the metric cannot be
-    told apart by deployment); deployments not asked for are ignored.
+    - a metric named in `extra`: the mean of its minutes (`RequestsPerMinute`: the
+      mean per minute of all answers; `RequestLatency_P*`: as the percentile above).
+    An endpoint series without a `deployment` dimension is an error (the metric
+    cannot be told apart by deployment); deployments not asked for are ignored.
     """
     asked = {d.lower(): d for d in deployments}
     statuses: dict[str, dict[str, float]] = {d: defaultdict(float) for d in deployments}
     minute_requests: dict[str, dict[datetime, float]] = {d: defaultdict(float) for d in deployments}
     per_metric: dict[str, dict[str, dict[datetime, float]]] = defaultdict(dict)
-    for answer in answers:
-        names = [m.name.value for m in answer.value or [] if m.name is not None]
-        for one in series(answer, names):
+
+    def inside(points: Mapping[datetime, float]) -> dict[datetime, float]:
+        return {t: v for t, v in points.items() if window.start <= t < window.end}
+
+    for asked_names, answer in answers:
+        for one in series(answer, asked_names):
             deployment = one.dimensions.get(DEPLOYMENT)
             if deployment is None:
                 raise AzureTargetError(
@@ -403,7 +439,7 @@ def read_window(
             name = asked.get(deployment.lower())
             if name is None:
                 continue
-            points = {t: v for t, v in one.points.items() if window.start <= t < window.end}
+            points = inside(one.points)
             if one.metric == REQUESTS:
                 status = one.dimensions.get(STATUS_CLASS.lower())
                 if status is None:
@@ -415,6 +451,12 @@ def read_window(
                     minute_requests[name][t] += v
             else:
                 per_metric[one.metric].setdefault(name, {}).update(points)
+    for deployment, own in (per_deployment or {}).items():
+        name = asked.get(deployment.lower(), deployment)
+        for asked_names, answer in own:
+            for one in series(answer, asked_names):
+                # Azure Monitor averages the deployment's instances: one series per metric.
+                per_metric[one.metric].setdefault(name, {}).update(inside(one.points))
     readings = {}
     for name in deployments:
         latency = {}
@@ -424,9 +466,19 @@ def read_window(
                 latency[key] = _weighted(minutes, minute_requests[name])
         others = {}
         for metric in extra:
+            if metric == REQUESTS:
+                if minute_requests[name]:
+                    others[metric] = sum(minute_requests[name].values()) / len(
+                        minute_requests[name]
+                    )
+                continue
             minutes = per_metric.get(metric, {}).get(name)
             if minutes:
-                others[metric] = sum(minutes.values()) / len(minutes)
+                others[metric] = (
+                    _weighted(minutes, minute_requests[name])
+                    if metric in LATENCY.values()
+                    else sum(minutes.values()) / len(minutes)
+                )
         readings[name] = Reading(
             name,
             statuses={k: round(v) for k, v in statuses[name].items() if round(v)},
