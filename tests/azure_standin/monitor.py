@@ -44,8 +44,8 @@ if TYPE_CHECKING:
 METRICS_API_VERSION = "2024-02-01"
 METRICS = re.compile(
     r"(?P<resource>/subscriptions/[^/]+/resourceGroups/[^/]+/providers/"
-    r"Microsoft\.MachineLearningServices/workspaces/[^/]+/onlineEndpoints/(?P<ep>[^/]+))"
-    r"/providers/Microsoft\.Insights/metrics$",
+    r"Microsoft\.MachineLearningServices/workspaces/[^/]+/onlineEndpoints/(?P<ep>[^/]+)"
+    r"(?:/deployments/(?P<dep>[^/]+))?)/providers/Microsoft\.Insights/metrics$",
     re.IGNORECASE,
 )
 SCORING = re.compile(r"/score/(?P<ep>[^/]+)$")
@@ -59,6 +59,18 @@ ENDPOINT_METRICS: dict[str, tuple[str, ...]] = {
     "ConnectionsActive": (),
     "NetworkBytes": (),
     "NewConnectionsPerSecond": (),
+}
+DEPLOYMENT_METRICS: dict[str, tuple[str, ...]] = {
+    # Azure ML's documented online deployment metrics (those a gate may name) and theirs.
+    "CpuUtilizationPercentage": ("instanceId",),
+    "CpuMemoryUtilizationPercentage": ("instanceId",),
+    "GpuUtilizationPercentage": ("instanceId",),
+    "GpuMemoryUtilizationPercentage": ("instanceId",),
+    "GpuEnergyJoules": ("instanceId",),
+    "DiskUtilization": ("instanceId", "disk"),
+    "DeploymentCapacity": ("instanceId", "State"),
+    "DataCollectionEventsPerMinute": ("instanceId", "type"),
+    "DataCollectionErrorsPerMinute": ("instanceId", "reason", "type"),
 }
 PERCENTILE_FACTORS = {"P50": 1.0, "P90": 1.5, "P95": 2.0, "P99": 3.0}
 
@@ -80,8 +92,8 @@ class Scenario:
     requests_per_minute: int = 600
     error_rate: dict[str, float] = field(default_factory=dict)
     latency_ms: dict[str, float] = field(default_factory=dict)
-    extra: dict[str, dict[str, float]] = field(default_factory=dict)
-    """More metrics by name -> deployment -> per-minute value (a test adds one)."""
+    deployment_metrics: dict[str, dict[str, float]] = field(default_factory=dict)
+    """Deployment metrics (`DEPLOYMENT_METRICS`) by name -> deployment -> per-minute value."""
     lag: timedelta = timedelta(minutes=3)
     fail_every: dict[str, int] = field(default_factory=dict)
     scored: Counter[str] = field(default_factory=Counter)
@@ -97,22 +109,25 @@ def metrics(state: MLState, path: str, params: dict[str, str]) -> dict[str, Any]
     match = METRICS.match(path)
     assert match is not None
     names = [n.strip() for n in (params.get("metricnames") or "").split(",") if n.strip()]
-    unknown = [n for n in names if n not in ENDPOINT_METRICS and n not in scenario.extra]
+    known = DEPLOYMENT_METRICS if match["dep"] else ENDPOINT_METRICS
+    unknown = [n for n in names if n not in known]
     if unknown or not names:
-        valid = ", ".join([*ENDPOINT_METRICS, *scenario.extra])
+        kind = "onlineEndpoints/deployments" if match["dep"] else "onlineEndpoints"
         raise ArmRefusal(
             400,
             "BadRequest",
             f"Failed to find metric configuration for provider: Microsoft.MachineLearningServices, "
-            f"resource Type: workspaces/onlineEndpoints, metric: {', '.join(unknown) or '(none)'}, "
-            f"Valid metrics: {valid}",
+            f"resource Type: workspaces/{kind}, metric: {', '.join(unknown) or '(none)'}, "
+            f"Valid metrics: {', '.join(known)}",
         )
     if params.get("interval", "PT1M") != "PT1M":
         raise ArmRefusal(400, "BadRequest", "The stand-in serves the PT1M grain only.")
     split_by = _filter(params.get("$filter", ""))
+    if "top" in params and not split_by:
+        raise ArmRefusal(400, "BadRequest", "top is valid only with a $filter.")
     for name in names:
-        dims = ENDPOINT_METRICS.get(name, ("deployment",))
-        missing = [d for d in split_by if d not in {x.lower(): x for x in dims}]
+        dims = known[name]
+        missing = [d for d in split_by if d not in {x.lower() for x in dims}]
         if missing:
             raise ArmRefusal(
                 400,
@@ -130,7 +145,11 @@ def metrics(state: MLState, path: str, params: dict[str, str]) -> dict[str, Any]
     )
     value = []
     for name in names:
-        series = _series(state, scenario, key, name, split_by, minutes)
+        series = (
+            _deployment_series(scenario, name, match["dep"], minutes)
+            if match["dep"]
+            else _series(state, scenario, key, name, split_by, minutes)
+        )
         value.append(
             {
                 "id": f"{match['resource']}/providers/Microsoft.Insights/metrics/{name}",
@@ -205,8 +224,6 @@ def _value(
     traffic, mirror = state.split_at(key, minute)
     share = traffic.get(deployment, 0) + mirror.get(deployment, 0)
     requests = scenario.requests_per_minute * share / 100
-    if name in scenario.extra:
-        return scenario.extra[name].get(deployment) if requests else None
     if name == "RequestsPerMinute":
         errors = math.floor(requests * scenario.error_rate.get(deployment, 0.0) + 0.5)
         count = errors if status == "5xx" else requests - errors
@@ -215,6 +232,20 @@ def _value(
         return None
     base = scenario.latency_ms.get(deployment, 50.0)
     return base * PERCENTILE_FACTORS[name.rsplit("_", 1)[-1]]
+
+
+def _deployment_series(
+    scenario: Scenario, name: str, deployment: str, minutes: list[datetime]
+) -> list[dict[str, Any]]:
+    """A deployment metric without a filter: one series, its instances averaged."""
+    value = scenario.deployment_metrics.get(name, {}).get(deployment)
+    complete = scenario.clock() - scenario.lag
+    points: list[dict[str, Any]] = [
+        {"timeStamp": _iso(m)}
+        | ({"average": value} if value is not None and m + timedelta(minutes=1) <= complete else {})
+        for m in minutes
+    ]
+    return [{"metadatavalues": [], "data": points}] if any("average" in p for p in points) else []
 
 
 def score(state: MLState, path: str, headers: dict[str, str]) -> tuple[int, dict[str, Any]]:
