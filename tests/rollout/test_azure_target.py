@@ -79,7 +79,7 @@ def test_a_split_azure_would_refuse_is_refused_before_anything_is_sent(azure: Se
 
 
 def test_azure_refusing_a_split_surfaces_with_its_message(azure: Setup) -> None:
-    with pytest.raises(AzureTargetError, match="writing the split of ep-roll: .*red"):
+    with pytest.raises(AzureTargetError, match=r"writing the split of ep-roll: .*red"):
         azure.target.traffic.write_split(Split({"blue": 50, "red": 50}))
     assert azure.standin.state.online.live()["ep-roll"] == {"blue": 100, "green": 0}
 
