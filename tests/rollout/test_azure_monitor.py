@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 from azure.mgmt.monitor.models import Response
 
-from amlkit.rollout.azure import AzureTargetError, Answer, read_window
+from amlkit.rollout.azure import Answer, AzureTargetError, read_window
 from amlkit.rollout.sources import Window
 
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -123,7 +123,7 @@ def test_empty_timeseries_give_empty_readings() -> None:
 
 
 def test_a_metric_azure_answers_that_was_not_asked_for_is_an_error() -> None:
-    names, response = _answer(("RequestsPerMinute", []), ("RequestLatency_P999", []))
+    _, response = _answer(("RequestsPerMinute", []), ("RequestLatency_P999", []))
     with pytest.raises(AzureTargetError) as error:
         read_window([(["RequestsPerMinute"], response)], ["green"], WINDOW)
     assert str(error.value) == (
@@ -140,7 +140,7 @@ def test_a_metric_azure_could_not_read_is_an_error() -> None:
     )
     with pytest.raises(
         AzureTargetError,
-        match="^Azure Monitor could not read RequestsPerMinute: InternalServerError The metric",
+        match=r"^Azure Monitor could not read RequestsPerMinute: InternalServerError The metric",
     ):
         read_window([answer], ["green"], WINDOW)
 
