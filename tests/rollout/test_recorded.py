@@ -157,6 +157,6 @@ def test_a_recorded_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> Non
     path = tmp_path / "recorded.json"
     path.write_text("[1, 2]")
     with pytest.raises(
-        ConfigError, match="recorded.json: must be a mapping with split and windows"
+        ConfigError, match=r"recorded.json: must be a mapping with split and windows"
     ):
         connect(path)
