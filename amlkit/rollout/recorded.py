@@ -4,6 +4,7 @@
 engine reads its windows' readings from the file, in order, and every split it writes
 is recorded (and reported with the rollout's writes); no smoke requests can be sent
 (`prober` is None, so a spec with a smoke phase is refused before anything starts).
+Run it with `DryRunClock`: bakes and lag then take no real time.
 
 The file, YAML or JSON (`.json` is read as JSON, anything else as YAML):
 
@@ -31,7 +32,7 @@ from then on, which its `on_inconclusive` decides about.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated
 
@@ -149,6 +150,20 @@ class RecordedMetrics:
                 else Reading(name)
             )
         return readings
+
+
+class DryRunClock:
+    """The clock for a dry run: starts at the wall clock's now, and a sleep moves it on
+    at once, so bakes and the metrics lag of a recorded rollout take no real time."""
+
+    def __init__(self, start: datetime | None = None) -> None:
+        self._now = start or datetime.now(UTC)
+
+    def now(self) -> datetime:
+        return self._now
+
+    def sleep(self, seconds: float) -> None:
+        self._now += timedelta(seconds=max(seconds, 0.0))
 
 
 def connect(path: Path) -> Target:

@@ -4,6 +4,7 @@ writes are kept and reported, nothing is sent anywhere; bad files are clear erro
 from __future__ import annotations
 
 import json
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -11,11 +12,11 @@ import pytest
 import yaml
 
 from amlkit.rollout.engine import RolloutError, run_rollout
-from amlkit.rollout.recorded import RecordedMetrics, RecordedTraffic, connect
+from amlkit.rollout.recorded import DryRunClock, RecordedMetrics, RecordedTraffic, connect
 from amlkit.rollout.sources import Split
 from amlkit.specs.errors import ConfigError
 from amlkit.specs.rollout import RolloutSpec
-from tests.rollout.azure_env import FakeClock
+from tests.rollout.azure_env import START, FakeClock
 
 SPEC = {
     "candidate": "green",
@@ -160,3 +161,10 @@ def test_a_recorded_file_that_is_not_a_mapping_is_refused(tmp_path: Path) -> Non
         ConfigError, match=r"recorded.json: must be a mapping with split and windows"
     ):
         connect(path)
+
+
+def test_the_dry_run_clock_moves_only_when_slept_on() -> None:
+    clock = DryRunClock(START)
+    clock.sleep(600)
+    clock.sleep(-5)
+    assert clock.now() - START == timedelta(minutes=10)
