@@ -63,6 +63,10 @@ there; the source aggregates each over the window (average; a `..PerMinute` metr
 the mean per minute). Local mode reads `RequestsPerMinute` and `RequestLatency_P*`
 from amlkit-serve; the others only on Azure."""
 
+AZURE_MONITOR_LAG = timedelta(minutes=3)
+"""Azure Monitor's usual ingestion delay: the Azure target's `metrics_lag` when the section
+sets none (what `amlkit plan` assumes for its times)."""
+
 KNOWN_METRICS = REQUEST_METRICS + AZURE_MONITOR_METRICS
 ERROR_METRICS = frozenset({"error_rate"})
 """Gates that watch failures (what the prod policy rule requires one of)."""
