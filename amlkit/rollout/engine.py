@@ -479,6 +479,8 @@ class _Walk:
         return self.end("promoted", f"{self.spec.candidate} takes all live traffic")
 
     def fail(self, reason: str) -> RolloutResult:
+        if not self.state.writes:  # failed before anything changed (smoke, the delay)
+            return self.end("rolled_back", f"{reason}; nothing was changed", self.state.initial)
         if self.spec.on_failure == "rollback":
             split = self.rollback_split()
             self.write(split, "rollback: pre-rollout split")
