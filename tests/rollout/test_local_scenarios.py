@@ -211,15 +211,31 @@ def _walk(served: Served, spec: RolloutSpec, state: Path) -> tuple[RolloutResult
 
 
 def test_a_healthy_candidate_reaches_100_through_every_step(served: Served, tmp_path: Path) -> None:
-    result, sent = _walk(served, _spec(), tmp_path / "state.json")
+    request = tmp_path / "request.json"
+    request.write_text('{"data": [[1, 2]]}')
+    smoke = {"requests": 3, "request_file": str(request)}
+    shadow = {"percent": 50, "duration": "PT2S"}
+    result, sent = _walk(served, _spec(smoke=smoke, shadow=shadow), tmp_path / "state.json")
 
     assert result.status == "promoted", result.reason
+    smoked, shadowed, *_ = result.steps
+    # Smoke: straight to green with the deployment header, every answer 200.
+    assert (smoked.phase, smoked.verdict, dict(smoked.readings["green"].statuses)) == (
+        "smoke",
+        "pass",
+        {"2xx": 3},
+    )
+    # Shadow: half the live requests copied to green, gated on green's own answers.
+    assert (shadowed.phase, shadowed.verdict) == ("shadow", "pass")
+    assert shadowed.readings["green"].requests >= 5
+    assert [w.split.mirror for w in result.writes] == [{"green": 50}, {}, {}, {}]
     assert [w.split.traffic for w in result.writes] == [
+        {"blue": 100, "green": 0, "bad": 0},
         {"blue": 80, "green": 20, "bad": 0},
         {"blue": 50, "green": 50, "bad": 0},
         {"blue": 0, "green": 100, "bad": 0},
     ]
-    passed = [s for s in result.steps if s.verdict == "pass"]
+    passed = [s for s in result.steps if s.phase == "step" and s.verdict == "pass"]
     assert [s.percent for s in passed] == [20, 50, 100]
     assert all(s.readings["green"].requests >= 5 for s in passed)
     live = httpx.get(served.front + CONTROL_PATH).json()
@@ -229,7 +245,7 @@ def test_a_healthy_candidate_reaches_100_through_every_step(served: Served, tmp_
     assert sent and {s.status for s in sent} == {200}
     assert {s.deployment for s in sent} == {"blue", "green"}
     state = json.loads((tmp_path / "state.json").read_text())
-    assert state["outcome"] == "promoted" and len(state["writes"]) == 3
+    assert state["outcome"] == "promoted" and len(state["writes"]) == 4
 
 
 def test_a_failing_candidate_is_rolled_back_at_the_first_gate(
