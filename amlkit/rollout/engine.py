@@ -479,6 +479,8 @@ class _Walk:
         return self.end("promoted", f"{self.spec.candidate} takes all live traffic")
 
     def fail(self, reason: str) -> RolloutResult:
+        if not self.state.writes:  # failed before anything changed (smoke, the delay)
+            return self.end("rolled_back", f"{reason}; nothing was changed", self.state.initial)
         if self.spec.on_failure == "rollback":
             split = self.rollback_split()
             self.write(split, "rollback: pre-rollout split")
@@ -492,8 +494,11 @@ class _Walk:
         body = Path(smoke.request_file).read_bytes()
         statuses = self.target.prober.send(self.spec.candidate, body, smoke.requests)
         counts: dict[str, int] = {}
+        classes: dict[str, int] = {}  # a Reading counts by status class
         for status in statuses:
             counts[str(status)] = counts.get(str(status), 0) + 1
+            kind = f"{status // 100}xx" if status else "no answer"
+            classes[kind] = classes.get(kind, 0) + 1
         bad = [s for s in statuses if s not in smoke.statuses]
         detail = ", ".join(f"{n}x {s}" for s, n in sorted(counts.items()))
         record = StepRecord(
@@ -501,7 +506,7 @@ class _Walk:
             percent=0,
             split=self.state.initial,
             window=None,
-            readings={self.spec.candidate: Reading(self.spec.candidate, counts)},
+            readings={self.spec.candidate: Reading(self.spec.candidate, classes)},
             checks=(),
             verdict="fail" if bad else "pass",
             detail=f"{detail}; expected {sorted(smoke.statuses)}",

@@ -20,6 +20,7 @@ from itertools import pairwise
 from typing import Annotated, Any, Literal
 
 from pydantic import (
+    AfterValidator,
     BeforeValidator,
     Field,
     StrictFloat,
@@ -63,6 +64,10 @@ there; the source aggregates each over the window (average; a `..PerMinute` metr
 the mean per minute). Local mode reads `RequestsPerMinute` and `RequestLatency_P*`
 from amlkit-serve; the others only on Azure."""
 
+AZURE_MONITOR_LAG = timedelta(minutes=3)
+"""Azure Monitor's usual ingestion delay: the Azure target's `metrics_lag` when the section
+sets none (what `amlkit plan` assumes for its times)."""
+
 KNOWN_METRICS = REQUEST_METRICS + AZURE_MONITOR_METRICS
 ERROR_METRICS = frozenset({"error_rate"})
 """Gates that watch failures (what the prod policy rule requires one of)."""
@@ -77,9 +82,21 @@ def _iso_duration(value: Any) -> Any:
     return value.strip().upper()
 
 
-Duration = Annotated[timedelta, BeforeValidator(_iso_duration), Field(ge=timedelta(0))]
+def _not_negative(value: timedelta) -> timedelta:
+    if value < timedelta(0):
+        raise ValueError("a duration cannot be negative")
+    return value
+
+
+def _positive(value: timedelta) -> timedelta:
+    if value <= timedelta(0):
+        raise ValueError("must be longer than zero (e.g. PT30S)")
+    return value
+
+
+Duration = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_not_negative)]
 """An ISO-8601 duration (`PT10M`), zero or more."""
-PositiveDuration = Annotated[timedelta, BeforeValidator(_iso_duration), Field(gt=timedelta(0))]
+PositiveDuration = Annotated[timedelta, BeforeValidator(_iso_duration), AfterValidator(_positive)]
 """An ISO-8601 duration above zero."""
 
 
