@@ -47,6 +47,7 @@ from amlkit.components.dynamic.online_traffic import OnlineTraffic
 from amlkit.specs.naming import Names
 from amlkit.specs.stack import StackSpec
 
+from .engine import RolloutError
 from .sources import LATENCY_PERCENTILES, Reading, Split, Target, Window
 
 SUBSCRIPTION_VARIABLES = ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID")
@@ -68,8 +69,11 @@ ML_SCOPE = "https://ml.azure.com/.default"
 """The audience of Microsoft Entra tokens an `aad_token` endpoint accepts."""
 
 
-class AzureTargetError(Exception):
-    """Azure answered something a rollout cannot go on with; the message says what."""
+class AzureTargetError(RolloutError):
+    """Azure answered something a rollout cannot go on with; the message says what.
+
+    A RolloutError: mid-rollout, the CLI prints it and the state file stays `running`,
+    so `amlkit rollout resume` or `abort` takes over once Azure answers again."""
 
 
 @dataclass(frozen=True)
@@ -191,7 +195,9 @@ class ArmTraffic:
         return Split(dict(outs["liveTraffic"]), dict(outs["liveMirrorTraffic"]))
 
     def write_split(self, split: Split) -> None:
-        """Deployments the split leaves out are written as 0, as `az ml` writes them."""
+        """Live traffic of deployments the split leaves out is written as 0, as `az ml`
+        writes it; the mirror is written as the split has it (a PUT replaces it whole:
+        a mirror entry of 0 beside live traffic is one Azure's rule refuses)."""
         held = self.read_split()
         names = sorted({*held.traffic, *held.mirror, *split.traffic, *split.mirror})
         news = {
@@ -199,7 +205,7 @@ class ArmTraffic:
             # Existence is Azure's to check: the provider checks the split's own rules.
             "deployments": names,
             "traffic": {**{n: 0 for n in held.traffic}, **split.traffic},
-            "mirrorTraffic": {**{n: 0 for n in held.mirror}, **split.mirror},
+            "mirrorTraffic": {n: v for n, v in split.mirror.items() if v},
         }
         checked = self._provider.check({}, news)
         if checked.failures:

@@ -179,3 +179,52 @@ def test_a_candidate_failing_one_request_in_five_is_rolled_back_at_the_first_gat
     assert sum(azure.clock.slept) == (5 + 3) * 60
     assert azure.stack_traffic()["traffic"] == {"blue": 100, "green": 0}
     assert "error_rate" in result.output
+
+
+def test_a_shadow_phase_mirrors_to_the_candidate_then_turns_the_mirror_off(
+    azure: Azure,
+) -> None:
+    result = azure.run("--report", "rollout.json", "--steps", "100")
+    assert result.exit_code == EXIT_OK, result.output
+    # The --steps override keeps the file's shadow-less spec: no mirror was written.
+    assert all(not c.mirror.get("ep-azr") for c in azure.standin.state.history)
+
+    stack = azure.project / "stacks" / f"Pulumi.{STACK}.yaml"
+    doc = yaml.safe_load(stack.read_text())
+    doc["config"]["amlkit:online_endpoints"][0]["traffic"] = {"blue": 100, "green": 0}
+    doc["config"]["amlkit:online_endpoints"][0]["rollout"]["shadow"] = {
+        "percent": 20,
+        "duration": "PT5M",
+    }
+    stack.write_text(yaml.safe_dump(doc))
+    ArmClient(standin_credential(), azure.standin.base_url).put(
+        ENDPOINT_ID,
+        {
+            "location": "westeurope",
+            "kind": "Managed",
+            "properties": {"authMode": "Key", "traffic": {"blue": 100, "green": 0}},
+        },
+    )
+    start = len(azure.standin.state.history)
+
+    result = azure.run("--report", "rollout.json", "--state", "second.json")
+
+    assert result.exit_code == EXIT_OK, result.output
+    writes = [
+        (c.traffic["ep-azr"], c.mirror["ep-azr"])
+        for c in azure.standin.state.history[start:]
+        if c.request == "PUT endpoint ep-azr"
+    ]
+    assert writes == [
+        ({"blue": 100, "green": 0}, {"green": 20}),
+        ({"blue": 90, "green": 10}, {}),
+        ({"blue": 50, "green": 50}, {}),
+        ({"blue": 0, "green": 100}, {}),
+    ]
+    report = json.loads((azure.project / "rollout.json").read_text())
+    (shadow,) = [s for s in report["steps"] if s["phase"] == "shadow"]
+    # The stand-in counts mirrored requests under the candidate (an assumption on Azure).
+    assert shadow["readings"]["green"]["statuses"] == {"2xx": 600}
+    endpoint = azure.stack_traffic()
+    assert endpoint["traffic"] == {"blue": 0, "green": 100}
+    assert "mirror_traffic" not in endpoint
