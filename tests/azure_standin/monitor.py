@@ -100,6 +100,8 @@ class Scenario:
     """Scoring requests each deployment received."""
     queries: list[dict[str, str]] = field(default_factory=list)
     """Every metrics query's parameters, in order."""
+    authorized: bool = True
+    """False: the caller lacks Monitoring Reader, and Azure Monitor answers 403."""
 
 
 def metrics(state: MLState, path: str, params: dict[str, str]) -> dict[str, Any]:
@@ -108,6 +110,14 @@ def metrics(state: MLState, path: str, params: dict[str, str]) -> dict[str, Any]
     scenario.queries.append(dict(params))
     match = METRICS.match(path)
     assert match is not None
+    if not scenario.authorized:
+        raise ArmRefusal(
+            403,
+            "AuthorizationFailed",
+            "The client 'rollout' does not have authorization to perform action "
+            f"'microsoft.insights/metrics/read' over scope '{match['resource']}' or the scope "
+            "is invalid.",
+        )
     names = [n.strip() for n in (params.get("metricnames") or "").split(",") if n.strip()]
     known = DEPLOYMENT_METRICS if match["dep"] else ENDPOINT_METRICS
     unknown = [n for n in names if n not in known]

@@ -25,7 +25,7 @@ import pytest
 import yaml
 from typer.testing import CliRunner
 
-from amlkit.cli import EXIT_CHECK_FAILED, EXIT_OK, app
+from amlkit.cli import EXIT_BAD_CONFIG, EXIT_CHECK_FAILED, EXIT_OK, app
 from amlkit.components.dynamic.arm_client import ArmClient
 from tests.azure_standin import Standin, serve, standin_credential
 from tests.local.local_project import make_project
@@ -83,6 +83,13 @@ class Azure:
         return CliRunner().invoke(
             app,
             ["rollout", "--stack", STACK, "--endpoint", "ep-azr", *args],
+            env={"COLUMNS": "200", "NO_COLOR": "1"},
+        )
+
+    def run_command(self, command: str) -> Any:
+        return CliRunner().invoke(
+            app,
+            ["rollout", command, "--stack", STACK, "--endpoint", "ep-azr"],
             env={"COLUMNS": "200", "NO_COLOR": "1"},
         )
 
@@ -228,3 +235,24 @@ def test_a_shadow_phase_mirrors_to_the_candidate_then_turns_the_mirror_off(
     endpoint = azure.stack_traffic()
     assert endpoint["traffic"] == {"blue": 0, "green": 100}
     assert "mirror_traffic" not in endpoint
+
+
+def test_without_monitoring_reader_the_rollout_stops_clearly_and_abort_restores(
+    azure: Azure,
+) -> None:
+    azure.standin.state.monitor.authorized = False
+
+    stopped = azure.run()
+
+    assert stopped.exit_code == EXIT_BAD_CONFIG, stopped.output
+    assert "Azure Monitor refused metrics RequestsPerMinute of ep-azr: AuthorizationFailed" in (
+        stopped.output
+    )
+    assert "microsoft.insights/metrics/read" in stopped.output
+    assert azure.writes() == [{"blue": 90, "green": 10}]
+
+    aborted = azure.run_command("abort")
+
+    assert aborted.exit_code == EXIT_CHECK_FAILED, aborted.output
+    assert azure.writes() == [{"blue": 90, "green": 10}, {"blue": 100, "green": 0}]
+    assert azure.stack_traffic()["traffic"] == {"blue": 100, "green": 0}
