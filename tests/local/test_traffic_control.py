@@ -6,6 +6,7 @@ deployments here are not served, so a routed request is answered 503 naming whic
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Coroutine
 from typing import Any
 
 import httpx
@@ -34,6 +35,16 @@ async def _call(
         return await http.request(method, path, **kw)
 
 
+def _run(walk: Coroutine[Any, Any, None]) -> None:
+    """On a loop of its own: asyncio.run would leave the main thread without a current
+    loop, which the Pulumi mock engine of later tests asks for."""
+    loop = asyncio.new_event_loop()
+    try:
+        loop.run_until_complete(walk)
+    finally:
+        loop.close()
+
+
 def test_get_and_put_the_split() -> None:
     router = _router()
 
@@ -58,7 +69,7 @@ def test_get_and_put_the_split() -> None:
         )
         assert mirrored.json()["mirror_traffic"] == {"green": 30}
 
-    asyncio.run(walk())
+    _run(walk())
 
 
 def test_refused_splits_and_clients() -> None:
@@ -80,4 +91,4 @@ def test_refused_splits_and_clients() -> None:
         assert remote.status_code == 403
         assert (await _call(router, "DELETE", CONTROL_PATH)).status_code == 405
 
-    asyncio.run(walk())
+    _run(walk())
