@@ -23,6 +23,7 @@ from amlkit.specs import ConfigError, OnlineEndpointSpec, StackSpec
 
 from .common import (
     EXIT_CHECK_FAILED,
+    EXIT_INTERRUPTED,
     EXIT_OK,
     ProjectOption,
     err,
@@ -167,6 +168,8 @@ def rollout(
         )
     except RolloutError as error:
         raise fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise _interrupted(stack, endpoint) from None
     _finish(
         result,
         report,
@@ -289,6 +292,8 @@ def _resume_or_abort(
             result = abort_rollout(state_path, target, _clock(), _progress)
     except RolloutError as error:
         raise fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise _interrupted(stack, endpoint) from None
     _finish(
         result,
         report,
@@ -404,6 +409,18 @@ def _target(
         if type(error).__name__.endswith("TargetError"):
             raise fail(str(error)) from None
         raise
+
+
+def _interrupted(stack: str, endpoint: str) -> typer.Exit:
+    """Ctrl-C mid-rollout: the split stays as it is and the state says so."""
+    where = f"--stack {stack} --endpoint {endpoint}"
+    err.print(
+        f"Interrupted; the split is left as it is. Go on with [bold]amlkit rollout resume "
+        f"{where}[/] or put it back with [bold]amlkit rollout abort {where}[/].",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return typer.Exit(EXIT_INTERRUPTED)
 
 
 def _clock() -> Any:

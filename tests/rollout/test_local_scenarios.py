@@ -415,3 +415,32 @@ def test_bad_flags_and_an_unreachable_front_are_bad_input(served: Served, tmp_pa
     assert nobody.returncode == 2 and "nothing answers there" in nobody.stderr
     endpoint = _cli(served, "--stack", "roll", "--endpoint", "other", "--local", served.front)
     assert endpoint.returncode == 2 and "not an online endpoint of this stack" in endpoint.stderr
+
+
+def test_ctrl_c_leaves_the_split_and_says_how_to_go_on(served: Served, tmp_path: Path) -> None:
+    _reset(served.front)
+    state = tmp_path / "state.json"
+    job = subprocess.Popen(
+        [sys.executable, "-m", "amlkit", "rollout", "--stack", "roll", "--endpoint", "ep-roll",
+         "--state", str(state), "--local", served.front, "--bake", "PT5M",
+         "--project", str(served.project)],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=ENV,
+    )  # fmt: skip
+    try:
+        deadline = time.monotonic() + 60
+        while not (state.exists() and json.loads(state.read_text())["writes"]):
+            assert job.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+        job.send_signal(signal.SIGINT)
+        _, stderr = job.communicate(timeout=30)
+    finally:
+        if job.poll() is None:
+            job.kill()
+    assert job.returncode == 130, stderr
+    assert "amlkit rollout resume --stack roll --endpoint ep-roll" in stderr
+    assert json.loads(state.read_text())["outcome"] == "running"
+    assert httpx.get(served.front + CONTROL_PATH).json()["traffic"]["green"] == 20
+    _reset(served.front)
