@@ -242,3 +242,20 @@ def test_connect_names_the_endpoint_as_the_stack_program_does(
     monkeypatch.delenv("AZURE_SUBSCRIPTION_ID", raising=False)
     with pytest.raises(AzureTargetError, match="set ARM_SUBSCRIPTION_ID"):
         connect(stack, "ep-roll", credential=standin_credential())
+
+
+def test_an_auth_mode_the_endpoint_does_not_have_is_a_clear_error(azure: Setup) -> None:
+    # The stack says aml_token, Azure holds a key endpoint: Azure refuses the token.
+    target = connect_endpoint(
+        AzureEndpoint(SUBSCRIPTION, "rg-roll", "mlw-roll", "ep-roll", auth_mode="aml_token"),
+        credential=standin_credential(),
+        arm_endpoint=azure.standin.base_url,
+    )
+    assert target.prober is not None
+    with pytest.raises(AzureTargetError) as error:
+        target.prober.send("green", b"{}", 1)
+    assert str(error.value) == (
+        f"smoke requests to ep-roll: POST https://127.0.0.1:{azure.standin.base_url.rsplit(':', 1)[1]}"
+        f"{ENDPOINT.id}/token: 400 BadRequest: token auth is off"
+    )
+    assert azure.standin.state.monitor.scored == {}
