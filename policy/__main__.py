@@ -20,5 +20,5 @@ PolicyPack(
     policies=POLICIES,
     enforcement_level=EnforcementLevel.MANDATORY,
     description="amlkit's pre-deploy checks for Azure ML endpoints, deployments, compute, "
-    "the workspace and its neighbours (25 rules).",
+    "the workspace and its neighbours (26 rules).",
 )

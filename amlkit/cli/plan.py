@@ -67,7 +67,7 @@ def plan(
     # Imported here, not at the top: `amlkit --help` and `amlkit config` stay free of Pulumi.
     from amlkit.plan.policy_check import check_stack
     from amlkit.plan.render import plan_document, plan_json, render
-    from amlkit.plan.view import policy_table, resource_tree, type_table
+    from amlkit.plan.view import policy_table, resource_tree, rollout_table, type_table
     from amlkit.specs.loader import load_plan_resources
     from amlkit.specs.project import find_project
 
@@ -97,7 +97,7 @@ def plan(
         if debug():
             raise
         raise typer.Exit(EXIT_INTERNAL) from None
-    document = plan_document(project, stack, recording)
+    document = plan_document(project, stack, recording, spec)
     try:
         report = check_stack(project, stack, spec, document, previous=previous)
     except ConfigError as error:
@@ -107,6 +107,8 @@ def plan(
         out.print(resource_tree(document))
     out.print(type_table(document))
     out.print(policy_table(report))
+    if document["rollouts"]:
+        out.print(rollout_table(document))
     if json_file is not None:
         write_atomically(json_file, plan_json(document), "--json")
         out.print(f"Plan written to [bold]{json_file}[/].")

@@ -9,7 +9,7 @@ from typer.core import TyperGroup
 
 from amlkit import __version__
 
-from . import ci, config, cost, env, local
+from . import ci, config, cost, env, local, rollout
 from .common import EXIT_INTERNAL, EXIT_INTERRUPTED, debug, err, out, print_error
 from .plan import plan
 from .teardown import teardown
@@ -51,6 +51,7 @@ app.add_typer(local.app, name="local")
 app.add_typer(env.app, name="env")
 app.add_typer(cost.app, name="cost")
 app.add_typer(ci.app, name="ci")
+app.add_typer(rollout.app, name="rollout")
 app.command()(teardown)
 
 RENAMED = {"local-batch": "local batch"}

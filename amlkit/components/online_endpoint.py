@@ -34,6 +34,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from typing import Any
 
 import pulumi
 from pulumi_azure_native import machinelearningservices as ml
@@ -149,6 +150,7 @@ class OnlineEndpoint(pulumi.ComponentResource):
             deployment_names=list(deployments),
             traffic=spec.traffic,
             mirror_traffic=spec.mirror_traffic,
+            rollout=rollout_declared(spec),
             # Every deployment (a component: the engine waits on all its children).
             opts=pulumi.ResourceOptions(parent=self, depends_on=list(deployments.values())),
         )
@@ -209,3 +211,18 @@ def _kubernetes_compute(
     if name in computes:
         return computes[name]
     return pulumi.Output.concat(ws.workspace_id, "/computes/", name)
+
+
+def rollout_declared(spec: OnlineEndpointSpec) -> dict[str, Any] | None:
+    """The endpoint's `rollout:` section as policy reads it: candidate, baseline, strategy,
+    the gates' metrics and onFailure; None without one."""
+    rollout = spec.rollout
+    if rollout is None:
+        return None
+    return {
+        "candidate": rollout.candidate,
+        "baseline": spec.rollout_baseline(),
+        "strategy": rollout.strategy.type,
+        "gates": [g.metric for g in rollout.gates],
+        "onFailure": rollout.on_failure,
+    }

@@ -49,3 +49,50 @@ def secure_paths(value: Any, path: str = "") -> list[str]:
     if isinstance(value, list):
         return [p for i, v in enumerate(value) for p in secure_paths(v, f"{path}[{i}]")]
     return []
+
+
+def set_endpoint_split(
+    path: Path,
+    index: int,
+    traffic: dict[str, int],
+    mirror_traffic: dict[str, int],
+) -> bool:
+    """Write an online endpoint's `traffic` and `mirror_traffic` into its stack file, in
+    place and round-trip (comments, order and quoting kept); whether the file changed.
+
+    `index` is the endpoint's place in `amlkit:online_endpoints`; an entry that names a
+    CLI v2 file (`file:` or a bare path) gets the split as overrides beside it, which the
+    loader applies over the file's. Deployments already named keep their entry (set to
+    the live share, 0 included); others appear only with a share; `mirror_traffic` is
+    removed when nothing is mirrored."""
+    doc = load(path)
+    config = doc.get("config")
+    endpoints = config.get("amlkit:online_endpoints") if isinstance(config, dict) else None
+    if not isinstance(endpoints, list) or not 0 <= index < len(endpoints):
+        raise ValueError(f"{path}: no amlkit:online_endpoints entry {index}")
+    item = endpoints[index]
+    if isinstance(item, str):
+        item = endpoints[index] = CommentedMap({"file": item})
+    before = dump(doc)
+    _set_shares(item, "traffic", traffic)
+    if any(mirror_traffic.values()):
+        _set_shares(item, "mirror_traffic", mirror_traffic)
+    elif "mirror_traffic" in item:
+        del item["mirror_traffic"]
+    after = dump(doc)
+    if after == before:
+        return False
+    path.write_text(after, encoding="utf-8")
+    return True
+
+
+def _set_shares(item: Any, key: str, shares: dict[str, int]) -> None:
+    current = item.get(key)
+    if not isinstance(current, dict):
+        item[key] = CommentedMap((k, v) for k, v in shares.items() if v)
+        return
+    for name in list(current):
+        current[name] = shares.get(name, 0)
+    for name, value in shares.items():
+        if value and name not in current:
+            current[name] = value

@@ -14,6 +14,15 @@ not have, or when no deployment takes live traffic and none is named; 503 for a
 deployment that local mode does not run (with the reason); 502 when the
 deployment's server cannot be reached (it stopped: see its log). Auth is not
 checked locally.
+
+The split can be changed while serving, as `amlkit rollout --local` does, through a
+control route on the front (loopback clients only; the fronts listen on 127.0.0.1):
+- `GET /.amlkit/traffic`: `{"endpoint", "traffic", "mirror_traffic", "deployments"}`,
+  the live split and each served deployment's amlkit-serve URL (for its `/metrics`);
+- `PUT /.amlkit/traffic` with `{"traffic": {...}, "mirror_traffic": {...}}`: the new
+  split, checked by Azure's rules (`check_traffic`; deployments left out get 0), live for
+  the next request once answered 200; 400 with the reason when refused.
+A request in flight keeps the deployment it was routed to.
 """
 
 from __future__ import annotations
@@ -27,9 +36,13 @@ from typing import Any
 
 import httpx
 
+from amlkit.specs.online_endpoint import check_traffic
+
 from .layout import LocalEndpoint
 
 DEPLOYMENT_HEADER = "azureml-model-deployment"
+CONTROL_PATH = "/.amlkit/traffic"
+_LOOPBACK = frozenset({"127.0.0.1", "::1", "localhost"})
 # Hop-by-hop headers (RFC 9110 §7.6.1) and those httpx computes itself.
 _NOT_FORWARDED = frozenset(
     {
@@ -69,12 +82,18 @@ class EndpointRouter:
         self.client = client
         self.rng = rng or random.Random()
         self.logs = logs or {}
+        self.traffic: dict[str, int] = dict(endpoint.traffic)
+        """The live split: the stack's at start, then as the control route sets it."""
+        self.mirror_traffic: dict[str, int] = dict(endpoint.mirror_traffic)
         self._mirror_tasks: set[asyncio.Task[None]] = set()
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
             return
         body = await _read_body(receive)
+        if scope["path"] == CONTROL_PATH:
+            await self._control(scope, body, send)
+            return
         headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
         named = next((v.strip() for k, v in headers if k.lower() == DEPLOYMENT_HEADER), None)
         target = named if named else self.pick()
@@ -105,7 +124,7 @@ class EndpointRouter:
 
     def pick(self) -> str | None:
         """A deployment drawn by the traffic weights; None if none takes traffic."""
-        weighted = [(name, share) for name, share in self.endpoint.traffic.items() if share > 0]
+        weighted = [(name, share) for name, share in self.traffic.items() if share > 0]
         if not weighted:
             return None
         names = [name for name, _ in weighted]
@@ -113,7 +132,7 @@ class EndpointRouter:
         return chosen
 
     def _maybe_mirror(self, scope: Scope, headers: list[tuple[str, str]], body: bytes) -> None:
-        for name, share in self.endpoint.mirror_traffic.items():
+        for name, share in self.mirror_traffic.items():
             if share > 0 and name in self.upstreams and self.rng.random() * 100 < share:
                 task = asyncio.ensure_future(self._mirror(name, scope, headers, body))
                 self._mirror_tasks.add(task)
@@ -125,6 +144,37 @@ class EndpointRouter:
         # The answer is dropped, as Azure drops a mirror's; its own log and metrics have it.
         with contextlib.suppress(httpx.HTTPError):
             await self._request(name, scope, headers, body)
+
+    async def _control(self, scope: Scope, body: bytes, send: Send) -> None:
+        client = (scope.get("client") or ("", 0))[0]
+        if client not in _LOOPBACK:
+            await _error(send, 403, f"{CONTROL_PATH} answers loopback clients only")
+            return
+        if scope["method"] == "PUT":
+            try:
+                traffic, mirror = _new_split(body)
+                unknown = sorted((set(traffic) | set(mirror)) - set(self.endpoint.names))
+                if unknown:
+                    raise ValueError(
+                        f"{unknown} are not deployments of endpoint {self.endpoint.name} "
+                        f"({', '.join(self.endpoint.names)})"
+                    )
+                check_traffic(traffic, mirror, self.endpoint.names, "managed")
+            except ValueError as error:
+                await _error(send, 400, f"PUT {CONTROL_PATH}: {error}")
+                return
+            self.traffic = {name: traffic.get(name, 0) for name in self.endpoint.names}
+            self.mirror_traffic = {k: v for k, v in mirror.items() if v}
+        elif scope["method"] != "GET":
+            await _error(send, 405, f"{CONTROL_PATH} takes GET and PUT")
+            return
+        answer = {
+            "endpoint": self.endpoint.name,
+            "traffic": self.traffic,
+            "mirror_traffic": self.mirror_traffic,
+            "deployments": self.upstreams,
+        }
+        await _json(send, 200, answer)
 
     async def _request(
         self, name: str, scope: Scope, headers: list[tuple[str, str]], body: bytes
@@ -172,6 +222,31 @@ async def _read_body(receive: Receive) -> bytes:
         if not message.get("more_body", False):
             break
     return b"".join(chunks)
+
+
+def _new_split(body: bytes) -> tuple[dict[str, int], dict[str, int]]:
+    try:
+        data = json.loads(body)
+    except ValueError:
+        raise ValueError("the body is not JSON") from None
+    if not isinstance(data, dict) or set(data) - {"traffic", "mirror_traffic"}:
+        raise ValueError('send {"traffic": {name: percent}, "mirror_traffic": {name: percent}}')
+    out: list[dict[str, int]] = []
+    for key in ("traffic", "mirror_traffic"):
+        value = data.get(key, {})
+        if not isinstance(value, dict) or not all(
+            isinstance(v, int) and not isinstance(v, bool) and 0 <= v <= 100 for v in value.values()
+        ):
+            raise ValueError(f"{key} must map deployment names to whole percents 0-100")
+        out.append({str(k): int(v) for k, v in value.items()})
+    return out[0], out[1]
+
+
+async def _json(send: Send, status: int, answer: object) -> None:
+    body = json.dumps(answer).encode()
+    headers = [(b"content-type", b"application/json"), (b"content-length", str(len(body)).encode())]
+    await send({"type": "http.response.start", "status": status, "headers": headers})
+    await send({"type": "http.response.body", "body": body})
 
 
 async def _error(send: Send, status: int, message: str, deployment: str | None = None) -> None:

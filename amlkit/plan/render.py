@@ -12,9 +12,12 @@ import runpy
 from pathlib import Path
 from typing import Any
 
+from amlkit.components.durations import iso_seconds
 from amlkit.cost.estimate import attach as attach_cost
 from amlkit.cost.prices import load_snapshot
+from amlkit.specs import StackSpec
 from amlkit.specs.project import Project
+from amlkit.specs.rollout import AZURE_MONITOR_LAG
 from amlkit.specs.stack_config import (
     read_stack_config,
     secret_keys,
@@ -42,9 +45,12 @@ def render(project: Project, stack: str) -> Recording:
     )
 
 
-def plan_document(project: Project, stack: str, recording: Recording) -> dict[str, Any]:
+def plan_document(
+    project: Project, stack: str, recording: Recording, spec: StackSpec | None = None
+) -> dict[str, Any]:
     """The plan; each resource with a price carries its month under `cost`, and the
-    document its total and the price snapshot's date (amlkit.cost)."""
+    document its total and the price snapshot's date (amlkit.cost); `rollouts` holds each
+    endpoint's `rollout:` with its times (`spec`: the stack's, loaded when not given)."""
     document: dict[str, Any] = {
         "stack": stack,
         "project": project.name,
@@ -52,6 +58,7 @@ def plan_document(project: Project, stack: str, recording: Recording) -> dict[st
         "outputs": _relative(recording.outputs, project.root),
         # Filled by the policy pack's rules (issue "Policy checks before every deploy").
         "policy": {"violations": []},
+        "rollouts": rollout_plans(spec or project.load_spec(stack)),
     }
     attach_cost(document, load_snapshot())
     return document
@@ -98,3 +105,30 @@ def _relative(value: Any, root: Path) -> Any:
     if isinstance(value, list):
         return [_relative(v, root) for v in value]
     return value
+
+
+def rollout_plans(spec: StackSpec) -> list[dict[str, Any]]:
+    """Each online endpoint's `rollout:` as the plan carries it: the section as written
+    (durations ISO-8601), the candidate's share at each step, and the least time a
+    healthy rollout takes to promote and the longest a bad candidate keeps its share
+    before it is rolled back (from the section; an unset `metrics_lag` counts as
+    Azure Monitor's usual 3 minutes, the Azure target's default)."""
+    plans = []
+    for endpoint in spec.online_endpoints:
+        rollout = endpoint.rollout
+        if rollout is None:
+            continue
+        promote = rollout.minimum_to_promote(AZURE_MONITOR_LAG)
+        back = rollout.time_to_roll_back(AZURE_MONITOR_LAG)
+        plans.append(
+            {
+                "endpoint": endpoint.name,
+                "candidate": rollout.candidate,
+                "baseline": endpoint.rollout_baseline(),
+                "steps": list(rollout.percents()),
+                "minimum_to_promote": iso_seconds(promote.total_seconds()),
+                "time_to_roll_back": iso_seconds(back.total_seconds()),
+                "section": rollout.model_dump(mode="json", by_alias=True, exclude_none=True),
+            }
+        )
+    return plans

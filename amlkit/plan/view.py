@@ -151,3 +151,21 @@ def policy_table(report: PolicyReport) -> Group:
                 end_section=index == len(violations) - 1,
             )
     return Group(summary, table)
+
+
+def rollout_table(document: dict[str, Any]) -> Table:
+    """Each endpoint's rollout: its steps, the least time to promote a healthy candidate
+    and the longest a failing one keeps its share before the rollback."""
+    table = Table(title="Rollouts (amlkit rollout)", title_justify="left")
+    for column in ("endpoint", "candidate", "baseline", "steps", "min. to promote", "to roll back"):
+        table.add_column(column)
+    for plan in document.get("rollouts", []):
+        table.add_row(
+            plan["endpoint"],
+            plan["candidate"],
+            plan["baseline"] or "-",
+            ", ".join(f"{p}%" for p in plan["steps"]),
+            plan["minimum_to_promote"],
+            plan["time_to_roll_back"],
+        )
+    return table

@@ -1,4 +1,5 @@
-"""The pack's 25 rules, in the order of ../shared/reference/policy-rules.md.
+"""The pack's 26 rules: 1-25 in the order of ../shared/reference/policy-rules.md, then
+amlkit's own (26, safe rollout).
 
 Importable without starting anything: `policy/__main__.py` builds the PolicyPack
 (which starts the analyzer's gRPC server), `amlkit plan` runs these same objects
@@ -30,7 +31,12 @@ from .identity import iam_least_privilege
 from .monitoring import log_retention, monitoring_wired
 from .network import acr_network_restricted, workspace_network_isolation, workspace_public_access
 from .secrets import secrets_not_plaintext
-from .traffic import delete_live_traffic, endpoint_mirror_traffic, endpoint_traffic
+from .traffic import (
+    delete_live_traffic,
+    endpoint_mirror_traffic,
+    endpoint_safe_rollout,
+    endpoint_traffic,
+)
 
 Rule = ResourceRule | StackRule
 
@@ -60,6 +66,7 @@ RULES: list[Rule] = [
     kubernetes_hardened,  # 23 K8S-POD-HARDEN
     model_source,  # 24 AML-MODEL-SOURCE
     governance,  # 25 GOV-LOCATION-TAGS-IDENTITY
+    endpoint_safe_rollout,  # 26 amlkit: safe rollout (README)
 ]
 
 POLICIES: list[Policy] = list(RULES)

@@ -1,4 +1,5 @@
-"""Traffic splits, mirrors and removed deployments, over the whole stack (rules 1, 2 and 3).
+"""Traffic splits, mirrors, removed deployments and safe rollouts, over the whole stack
+(rules 1, 2, 3 and 26).
 
 Under `pulumi preview --policy-pack policy` these run as stack policies over the
 resources' outputs; offline, over the plan's inputs. Both shapes carry the
@@ -7,7 +8,7 @@ fields read here (`endpointName`, `traffic`, `properties.traffic`).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,7 @@ from amlkit.specs.errors import ConfigError
 from amlkit.specs.loader import load_plan_resources
 
 from .base import (
+    ENDPOINT_TRAFFIC,
     MANDATORY,
     ONLINE_DEPLOYMENT,
     ONLINE_ENDPOINT,
@@ -160,6 +162,55 @@ def endpoint_mirror_traffic(args: StackValidationArgs) -> Found:
                     f"{m.endpoint}: mirror traffic names {key!r}, which is not a deployment",
                     m.urn,
                 )
+
+
+ERROR_GATES = frozenset({"error_rate"})
+"""Gate metrics that watch failures (amlkit.specs.rollout.ERROR_METRICS)."""
+
+
+@stack_rule(
+    name="aml-endpoint-safe-rollout",
+    description="An online endpoint with more than one deployment declares a `rollout:` "
+    "with at least one error gate and on_failure: rollback, so a new deployment takes "
+    "traffic by `amlkit rollout`, watched, and is rolled back when it fails.",
+    anchor=Anchor(
+        "azure-doc",
+        "azureml/how-to-safely-rollout-online-endpoints; amlkit README (Safe rollout)",
+    ),
+    fix="add a `rollout:` section to the endpoint in the stack config with a gate on "
+    "error_rate and on_failure: rollback, and move traffic with `amlkit rollout`",
+    level=MANDATORY,
+)
+def endpoint_safe_rollout(args: StackValidationArgs) -> Found:
+    for r in of_type(args.resources, ENDPOINT_TRAFFIC):
+        deployments = get(r.props, "deployments") or []
+        if isinstance(deployments, str) or not isinstance(deployments, Sequence):
+            continue
+        if len(deployments) < 2:
+            continue
+        endpoint = name_of(r.props, "endpointName") or r.name
+        rollout = get(r.props, "rollout")
+        if not isinstance(rollout, Mapping):
+            yield (
+                f"{endpoint}: {len(deployments)} deployments ({', '.join(map(str, deployments))}) "
+                "and no `rollout:` section",
+                r.urn,
+            )
+            continue
+        gates = rollout.get("gates") or []
+        gates = [] if isinstance(gates, str) or not isinstance(gates, Sequence) else list(gates)
+        if not ERROR_GATES.intersection(gates):
+            yield (
+                f"{endpoint}: rollout has no error gate (gates: {', '.join(map(str, gates)) or 'none'}); "
+                "add one on error_rate",
+                r.urn,
+            )
+        if rollout.get("onFailure") != "rollback":
+            yield (
+                f"{endpoint}: rollout on_failure is {rollout.get('onFailure')!r}; "
+                "set on_failure: rollback",
+                r.urn,
+            )
 
 
 _NO_OPTIONS = PolicyResourceOptions(False, [], None, [], PolicyCustomTimeouts(0, 0, 0), [])

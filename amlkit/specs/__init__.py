@@ -15,6 +15,7 @@ from .monitoring import MonitoringSpec
 from .online_deployment import OnlineDeploymentSpec, ProbeSettings, RequestSettings
 from .online_endpoint import OnlineEndpointSpec
 from .policy import PolicySpec
+from .rollout import Gate, RolloutSpec
 from .scoring_image import SCORING_IMAGE, ScoringImageSpec
 from .stack import StackEnvironment, StackSpec
 from .stack_config import build_stack_spec, load_stack_spec
@@ -32,6 +33,7 @@ __all__ = [
     "ConfigError",
     "CpuRule",
     "ExistingClusterSpec",
+    "Gate",
     "IdentitySpec",
     "InstanceTypeSpec",
     "KubernetesComputeSpec",
@@ -49,6 +51,7 @@ __all__ = [
     "ResourceIdentity",
     "RetrySettings",
     "RoleGrant",
+    "RolloutSpec",
     "ScoringImageSpec",
     "StackEnvironment",
     "StackSpec",

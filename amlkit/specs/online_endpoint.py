@@ -19,6 +19,7 @@ from .asset_uses import AssetUse, asset_use
 from .base import LowerCase, Spec, schema_stem
 from .identity import ResourceIdentity
 from .online_deployment import OnlineDeploymentSpec, schema_type
+from .rollout import RolloutSpec
 from .types import EndpointName, Percent, Tags
 
 MAX_MIRROR_PERCENT = 50
@@ -61,6 +62,8 @@ class OnlineEndpointSpec(Spec):
         tuple[OnlineDeploymentSpec, ...], Field(max_length=MAX_DEPLOYMENTS_PER_ENDPOINT)
     ] = ()
     """amlkit: the endpoint's deployments, inline or loaded from CLI v2 files."""
+    rollout: RolloutSpec | None = None
+    """amlkit: how `amlkit rollout` moves live traffic to a new deployment (specs/rollout.py)."""
 
     @property
     def kind(self) -> Literal["managed", "kubernetes"]:
@@ -110,7 +113,39 @@ class OnlineEndpointSpec(Spec):
         for deployment in self.deployments:
             self._check_deployment(deployment)
         check_traffic(self.traffic, self.mirror_traffic, names, self.kind)
+        if self.rollout is not None:
+            self._check_rollout(self.rollout, names)
         return self
+
+    def _check_rollout(self, rollout: RolloutSpec, names: list[str]) -> None:
+        """The rollout's deployments are this endpoint's; shadow needs a managed endpoint."""
+        for role in ("candidate", "baseline"):
+            name = getattr(rollout, role)
+            if name is not None and name not in names:
+                raise ValueError(
+                    f"rollout.{role} {name!r} is not a deployment of this endpoint "
+                    f"(deployments: {sorted(names) or 'none'})"
+                )
+        if rollout.shadow is not None and self.kind == "kubernetes":
+            raise ValueError(
+                "rollout.shadow: Kubernetes endpoints do not support mirroring; drop the "
+                "shadow phase or use a managed endpoint"
+            )
+        if rollout.baseline is None and self.rollout_baseline() is None:
+            raise ValueError(
+                f"rollout: no deployment but {rollout.candidate!r} has live traffic; name "
+                "`baseline` (the deployment the candidate is compared against)"
+            )
+
+    def rollout_baseline(self) -> str | None:
+        """The rollout's baseline: as named, else the deployment with the most live traffic
+        other than the candidate (None without a rollout or such a deployment)."""
+        if self.rollout is None:
+            return None
+        if self.rollout.baseline is not None:
+            return self.rollout.baseline
+        others = [(v, k) for k, v in self.traffic.items() if k != self.rollout.candidate and v]
+        return max(others)[1] if others else None
 
     def _check_kubernetes(self) -> None:
         """What Azure refuses of a Kubernetes endpoint (CLI v2 online endpoint reference)."""

@@ -6,6 +6,10 @@ Served, with API version 2025-12-01 only and a bearer token required:
 - PUT, GET, PATCH, DELETE `.../onlineEndpoints/{name}/deployments/{name}`
 - PUT, GET, PATCH, DELETE `.../workspaces/{ws}/batchEndpoints/{name}`
 - PUT, GET, PATCH, DELETE `.../batchEndpoints/{name}/deployments/{name}`
+- POST `.../onlineEndpoints/{name}/listKeys` and `.../token` (the scoring credentials)
+- GET `{online endpoint id}/providers/Microsoft.Insights/metrics` (Azure Monitor, API
+  2024-02-01) and POST `/score/{endpoint}` (the endpoints' `scoringUri`), answered
+  from a scenario over the live split: `monitor.py`
 - GET `.../locations/{loc}/mfeOperationsStatus/{id}` (the `Azure-AsyncOperation`
   header of every write) and `.../mfeOperationResults/{id}` (the `Location`
   header of DELETE and PATCH), as Azure ML names them.
@@ -34,8 +38,17 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from tests.azure_standin.arm import ArmRefusal, Operation
+from tests.azure_standin.arm import ArmRefusal, Operation, require
 from tests.azure_standin.batch_state import BatchEndpoints
+from tests.azure_standin.monitor import (
+    METRICS,
+    METRICS_API_VERSION,
+    SCORING,
+    aml_token_of,
+    key_of,
+    metrics,
+    score,
+)
 from tests.azure_standin.online_state import OnlineEndpoints
 from tests.azure_standin.state import MLState
 from tests.azure_standin.tls import self_signed
@@ -58,6 +71,7 @@ _PATHS = {
     )
     for kind in ("onlineendpoints", "batchendpoints")  # ARM paths are case-insensitive
 }
+_ACTION = re.compile(_WORKSPACE + r"/onlineEndpoints/(?P<ep>[^/]+)/(?P<action>listKeys|token)$")
 _OPERATION = re.compile(
     r"/subscriptions/(?P<sub>[^/]+)/providers/Microsoft\.MachineLearningServices/locations/"
     r"(?P<loc>[^/]+)/(?P<kind>mfeOperationsStatus|mfeOperationResults)/(?P<op>[^/]+)$",
@@ -70,6 +84,10 @@ def build_app(state: MLState) -> Starlette:
         path = request.url.path
         with state.lock:
             state.requests.append(f"{request.method} {path}")
+        if request.method == "POST" and SCORING.match(path):
+            with state.lock:
+                status, answer = score(state, path, dict(request.headers))
+            return JSONResponse(answer, status_code=status)
         if request.headers.get("authorization") != f"Bearer {TOKEN}":
             return _error(
                 ArmRefusal(
@@ -78,7 +96,13 @@ def build_app(state: MLState) -> Starlette:
                     "Authentication failed: bearer token missing or invalid.",
                 )
             )
-        expected = LOG_ANALYTICS_API_VERSION if LOG_ANALYTICS.match(path) else API_VERSION
+        expected = (
+            LOG_ANALYTICS_API_VERSION
+            if LOG_ANALYTICS.match(path)
+            else METRICS_API_VERSION
+            if METRICS.match(path)
+            else API_VERSION
+        )
         if request.query_params.get("api-version") != expected:
             return _error(
                 ArmRefusal(
@@ -106,7 +130,7 @@ def build_app(state: MLState) -> Starlette:
             return _error(refusal)
 
     return Starlette(
-        routes=[Route("/{path:path}", handle, methods=["GET", "PUT", "PATCH", "DELETE"])]
+        routes=[Route("/{path:path}", handle, methods=["GET", "PUT", "PATCH", "DELETE", "POST"])]
     )
 
 
@@ -125,6 +149,17 @@ def _route(state: MLState, request: Request, path: str, body: dict[str, Any]) ->
             {"id": path, "name": operation.id, "status": operation.status},
             headers={"x-ms-retry-after-ms": "5"} if operation.status == "InProgress" else {},
         )
+    if method == "GET" and METRICS.match(path):
+        return JSONResponse(metrics(state, path, dict(request.query_params)))
+    if method == "POST" and (match := _ACTION.match(path)):
+        endpoint = state.online.endpoint(_key(match, "onlineendpoints"))
+        if match["action"] == "listKeys":
+            require(endpoint.body["properties"].get("authMode") == "Key", "key auth is off")
+            return JSONResponse(
+                {"primaryKey": key_of(match["ep"]), "secondaryKey": key_of(match["ep"]) + "-2"}
+            )
+        require(endpoint.body["properties"].get("authMode") == "AMLToken", "token auth is off")
+        return JSONResponse({"accessToken": aml_token_of(match["ep"]), "tokenType": "Bearer"})
     if method == "DELETE" and (ML_WORKSPACE.match(path) or LOG_ANALYTICS.match(path)):
         flag = "forceToPurge" if ML_WORKSPACE.match(path) else "force"
         state.workspaces.delete(path, flag, request.query_params.get(flag))
@@ -148,7 +183,13 @@ def _endpoint(
     body: dict[str, Any],
 ) -> Response:
     if method == "GET":
-        return _resource(path, store.get_endpoint(key))
+        body = store.get_endpoint(key)
+        if (
+            isinstance(store, OnlineEndpoints)
+            and body["properties"]["provisioningState"] != "Creating"
+        ):
+            body["properties"]["scoringUri"] = f"{base}/score/{match['ep']}"
+        return _resource(path, body)
     if method == "PUT":
         status, operation = store.put_endpoint(key, match["ep"], body)
         return _accepted(base, match["sub"], path, store.get_endpoint(key), status, operation)

@@ -14,9 +14,11 @@ import itertools
 import threading
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime
 
 from tests.azure_standin.arm import ArmRefusal, Operation
 from tests.azure_standin.batch_state import BatchEndpoints
+from tests.azure_standin.monitor import Scenario
 from tests.azure_standin.online_state import OnlineEndpoints
 from tests.azure_standin.workspaces import Workspaces
 
@@ -33,6 +35,8 @@ class Change:
     mirror: dict[str, dict[str, int]]
     defaults: dict[str, str | None]
     """The default deployment of every batch endpoint, by endpoint name."""
+    at: datetime | None = None
+    """When it was committed, by the scenario's clock (the metrics follow it)."""
 
 
 @dataclass
@@ -49,6 +53,8 @@ class MLState:
     batch: BatchEndpoints = field(init=False)
     workspaces: Workspaces = field(default_factory=Workspaces)
     """Azure ML and Log Analytics workspaces, for what a purge releases."""
+    monitor: Scenario = field(default_factory=Scenario)
+    """What Azure Monitor and the scoring route report (`monitor.py`); the tests set it."""
 
     def __post_init__(self) -> None:
         self.online = OnlineEndpoints(self)
@@ -89,5 +95,14 @@ class MLState:
                 self.online.live(),
                 self.online.mirrored(),
                 self.batch.defaults(),
+                self.monitor.clock(),
             )
         )
+
+    def split_at(self, key: str, moment: datetime) -> tuple[dict[str, int], dict[str, int]]:
+        """The online endpoint's live and mirrored split as committed at `moment`."""
+        name = self.online.endpoints[key].body["name"]
+        for change in reversed(self.history):
+            if change.at is not None and change.at <= moment and name in change.traffic:
+                return change.traffic[name], change.mirror.get(name, {})
+        return {}, {}

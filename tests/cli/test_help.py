@@ -84,8 +84,13 @@ def test_top_level_help_lists_the_nouns_then_version_and_hides_the_old_name() ->
         "env",
         "cost",
         "ci",
+        "rollout",
         "version",
     ]
+
+
+def test_rollout_help_lists_status_resume_and_abort() -> None:
+    assert _commands(_help(["rollout"])) == ["status", "resume", "abort"]
 
 
 def test_local_help_lists_serve_and_batch_and_where_the_old_form_went() -> None:

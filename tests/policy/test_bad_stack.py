@@ -1,6 +1,6 @@
 """A deliberately bad stack (bad/Pulumi.bad.yaml) is caught rule by rule: 100% recall.
 
-17 rules are broken by the stack config itself and caught by `amlkit plan`; the
+18 rules are broken by the stack config itself and caught by `amlkit plan`; the
 others cannot be broken from a stack config, either because the specs refuse the
 config (shown here too) or because the components hard-code the safe value, so the
 test alters the rendered plan, as a hand-edited program would.
@@ -46,6 +46,7 @@ CAUGHT_BY_CONFIG = {
     "kubernetes-deployment-hardened",
     "aml-model-source",
     "governance-location-tags-identity",
+    "aml-endpoint-safe-rollout",
 }
 CAUGHT_BY_ALTERED_PLAN = {
     "aml-endpoint-traffic",  # the specs refuse bad splits (see below)
@@ -62,7 +63,7 @@ CAUGHT_BY_ALTERED_PLAN = {
 def test_every_rule_is_broken_once() -> None:
     assert CAUGHT_BY_CONFIG.isdisjoint(CAUGHT_BY_ALTERED_PLAN)
     assert set(BY_NAME) == CAUGHT_BY_CONFIG | CAUGHT_BY_ALTERED_PLAN
-    assert len(BY_NAME) == 25
+    assert len(BY_NAME) == 26
 
 
 @pytest.fixture(scope="module")

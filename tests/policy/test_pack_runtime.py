@@ -70,7 +70,7 @@ def test_lists_the_25_policies(analyzer: analyzer_pb2_grpc.AnalyzerStub) -> None
     assert info.name == "amlkit"
     policies = {p.name: p for p in info.policies}
     assert list(policies) == list(BY_NAME)
-    assert len(policies) == 25
+    assert len(policies) == 26
     for name, policy in policies.items():
         rule = BY_NAME[name]
         assert policy.description == rule.description

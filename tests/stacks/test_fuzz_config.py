@@ -229,7 +229,8 @@ class Ctx:
         for depth, part in enumerate(path):
             if isinstance(part, int):
                 owner = str(path[depth - 1])
-                self.names[owner] = _get(config, path[: depth + 1]).get("name", "")
+                node = _get(config, path[: depth + 1])
+                self.names[owner] = node.get("name", "") if isinstance(node, dict) else ""
         self.key = str(path[-1])
 
     @property
@@ -391,6 +392,21 @@ def _alert(metric: str, per: str) -> Check:
     return check
 
 
+def _rollout(c: Ctx, v: Any) -> None:
+    """A `rollout:` leaf is in the plan's `rollouts` entry of its endpoint, as written
+    (a smoke request file: resolved against the stack file's folder)."""
+    (plan,) = [r for r in c.plan["rollouts"] if r["endpoint"] == c.endpoint]
+    node: Any = plan["section"]
+    for part in c.path[c.path.index("rollout") + 1 :]:
+        node = node[part]
+    if c.key == "request_file":
+        _expect(Path(node), (c.project.stacks_dir / v).resolve())
+    elif isinstance(v, str):
+        _expect(str(node).lower(), v.strip().lower())
+    else:
+        _expect(node, v)
+
+
 def _expect(got: Any, want: Any) -> None:
     assert got == want, (got, want)
 
@@ -474,6 +490,7 @@ RULES: dict[str, Check] = {
     "amlkit:online_endpoints[].mirror_traffic.*": lambda c, v: _expect(
         _one(c.plan, ":OnlineEndpointTraffic", endpointName=c.endpoint)["mirrorTraffic"][c.key], v
     ),
+    "amlkit:online_endpoints[].rollout.*": _rollout,
     "amlkit:*_endpoints[].deployments[].name": lambda c, v: _expect(
         len(_of(c.plan, c.deployment_type, endpointName=c.endpoint, deploymentName=v.strip())), 1
     ),

@@ -187,6 +187,34 @@ def test_staging_carries_the_mirror_to_the_traffic_resource(
     }
 
 
+def test_staging_declares_its_rollout_to_policy_and_the_plan(
+    plans: dict[str, dict[str, Any]],
+) -> None:
+    traffic = _one(plans["staging"], "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic")
+    assert traffic["inputs"]["rollout"] == {
+        "candidate": "green",
+        "baseline": "blue",
+        "strategy": "canary",
+        "gates": ["error_rate", "latency_p95"],
+        "onFailure": "rollback",
+    }
+    (rollout,) = plans["staging"]["rollouts"]
+    assert {k: v for k, v in rollout.items() if k != "section"} == {
+        "endpoint": "amlkit-staging-score",
+        "candidate": "green",
+        "baseline": "blue",
+        "steps": [10, 50, 100],
+        # 10 min shadow + 3 bakes of 10 min + 4 windows of 3 min metrics lag
+        "minimum_to_promote": "PT52M",
+        # one bake and the lag: the longest a failing green keeps its share
+        "time_to_roll_back": "PT13M",
+    }
+    assert rollout["section"]["bake"] == "PT10M"
+    assert plans["dev"]["rollouts"] == []  # no section, nothing planned
+    dev_traffic = _one(plans["dev"], "pulumi-python:dynamic/amlkit:OnlineEndpointTraffic")
+    assert "rollout" not in dev_traffic["inputs"]
+
+
 @pytest.mark.parametrize("stack", STACKS)
 def test_no_secret_in_clear_and_json_round_trips(
     plans: dict[str, dict[str, Any]], stack: str

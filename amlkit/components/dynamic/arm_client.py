@@ -52,7 +52,7 @@ class ArmError(Exception):
 
 
 class ArmClient:
-    """GET, PUT and DELETE of ARM resources by id, each write waiting until done."""
+    """GET, PUT, DELETE and POST (actions) of ARM resources by id, each write waiting until done."""
 
     def __init__(
         self,
@@ -89,6 +89,13 @@ class ArmClient:
         response = self._send("PUT", resource_id, body)
         self._raise_for_status(response, (200, 201, 202))
         return cast(dict[str, Any], self._wait(response, {}))
+
+    def post(self, action_id: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """Call a resource's action (`.../listKeys`, `.../token`) that answers at once."""
+        response = self._send("POST", action_id, body)
+        self._raise_for_status(response, (200,))
+        answer: dict[str, Any] = _json(response) or {}
+        return answer
 
     def delete(self, resource_id: str, params: dict[str, str] | None = None) -> None:
         """Delete the resource and wait until it is gone; a missing one is not an error.

@@ -128,12 +128,18 @@ class OnlineEndpointTraffic(pulumi.dynamic.Resource, module="amlkit", name="Onli
         deployment_names: Sequence[str],
         traffic: Mapping[str, int],
         mirror_traffic: Mapping[str, int],
+        rollout: Mapping[str, Any] | None = None,
         opts: pulumi.ResourceOptions | None = None,
     ) -> None:
+        """`rollout`: what the endpoint's `rollout:` section declares (candidate, gate
+        metrics, onFailure), carried for policy (aml-endpoint-safe-rollout) and never sent
+        to Azure; absent without a section."""
+        declared = {"rollout": dict(rollout)} if rollout is not None else {}
         super().__init__(
             EndpointSettingProvider(OnlineTraffic()),
             name,
             {
+                **declared,
                 "workspaceId": workspace_id,
                 "endpointName": endpoint_name,
                 "endpointKind": endpoint_kind,
