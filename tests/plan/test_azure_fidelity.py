@@ -19,13 +19,18 @@ from typing import Any
 
 import pytest
 
+from amlkit.plan import azure_models
+from amlkit.plan.azure_check import check_body
 from tests.cli_v2 import FIXTURES, VALID_FIXTURES, schema_kind
 from tests.conftest import example_files
 from tests.fidelity import (
+    ML,
     NATIVE_TYPES,
     amlkit_body,
+    amlkit_data_bodies,
     amlkit_render,
     azure_ai_ml_body,
+    azure_ai_ml_data_bodies,
     canonical,
     differences,
 )
@@ -494,3 +499,51 @@ def test_the_kubernetes_samples_agree_on_resources_and_scaling(
         assert body["properties"]["containerResourceRequirements"] == {
             "containerResourceRequests": {"cpu": "0.1", "memory": "0.1Gi"}
         }
+
+
+def test_data_collector_assets_are_registered_as_az_ml_registers_them() -> None:
+    """`az ml online-deployment create` registers one data asset a collection before the
+    PUT (its `_register_collection_data_assets`, run here on azure-ai-ml's entity) and
+    sends each id as `dataId`; amlkit registers the same assets, at the same paths, and
+    the deployment references them (the deployment body itself is compared above)."""
+    file = FIXTURES / "online/managed/deployment-full.yml"
+    recording = amlkit_render(file)
+    ours = {k: canonical_data(b) for k, b in amlkit_data_bodies(recording).items()}
+    theirs = {k: canonical_data(b) for k, b in azure_ai_ml_data_bodies(file).items()}
+    assert (
+        sorted(ours)
+        == sorted(theirs)
+        == [
+            "fixture-aml-token-full-model_inputs:1",
+            "fixture-aml-token-full-request:1",
+            "fixture-churn-outputs:2",
+        ]
+    )
+    for key in ours:
+        unexplained = {
+            path: pair
+            for path, pair in differences(ours[key], theirs[key]).items()
+            if not empty(*pair)
+        }
+        assert unexplained == {}, key
+    assert ours["fixture-churn-outputs:2"]["properties"]["dataUri"] == (
+        "azureml://datastores/workspaceblobstore/paths/churn/outputs"
+    )
+    assert ours["fixture-aml-token-full-request:1"]["properties"]["dataUri"] == (
+        "azureml://datastores/workspaceblobstore/paths/modelDataCollector/fixture-aml-token/full/request"
+    )
+    collections = amlkit_body(file, recording)["properties"]["dataCollector"]["collections"]
+    assert collections["model_outputs"]["dataId"].endswith(
+        "/workspaces/mlw-amlkit-test/data/fixture-churn-outputs/versions/2"
+    )
+    # each dataId is the id of a data asset the same plan registers
+    registered = {r.outputs["id"] for r in recording.of_type(f"{ML}:DataVersion")}
+    assert {c["dataId"] for c in collections.values()} == registered
+
+
+def canonical_data(body: dict[str, Any]) -> dict[str, Any]:
+    model = azure_models.model_for(f"{ML}:DataVersion")
+    assert model is not None
+    checked, problems = check_body(body, model)
+    assert problems == []
+    return checked
