@@ -28,13 +28,14 @@ MAX_REQUEST_TIMEOUT_MS = {"managed": 180_000, "kubernetes": 300_000}
 # "Manage and increase quotas" doc, ms.date 2026-01-27; Azure support can raise it).
 MAX_MANAGED_INSTANCES = 50
 # What each CLI v2 `$schema` of an online deployment says its `type` is.
-_SCHEMA_TYPES = {"managedOnlineDeployment": "managed", "kubernetesOnlineDeployment": "kubernetes"}
+# Read without regard to case (amlkit/specs/cli_yaml.py `SCHEMA_KINDS`).
+_SCHEMA_TYPES = {"managedonlinedeployment": "managed", "kubernetesonlinedeployment": "kubernetes"}
 
 
 def schema_type(data: Any) -> str | None:
     """`managed` or `kubernetes` when a raw deployment's `$schema` says which, else None."""
     stem = schema_stem(data.get("$schema")) if isinstance(data, dict) else None
-    return _SCHEMA_TYPES.get(stem or "")
+    return _SCHEMA_TYPES.get((stem or "").lower())
 
 
 class ProbeSettings(Spec):
