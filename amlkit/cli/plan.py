@@ -67,7 +67,7 @@ def plan(
     # Imported here, not at the top: `amlkit --help` and `amlkit config` stay free of Pulumi.
     from amlkit.plan.policy_check import check_stack
     from amlkit.plan.render import plan_document, plan_json, render
-    from amlkit.plan.view import policy_table, resource_tree, type_table
+    from amlkit.plan.view import notice_lines, policy_table, resource_tree, type_table
     from amlkit.specs.loader import load_plan_resources
     from amlkit.specs.project import find_project
 
@@ -97,7 +97,7 @@ def plan(
         if debug():
             raise
         raise typer.Exit(EXIT_INTERNAL) from None
-    document = plan_document(project, stack, recording)
+    document = plan_document(project, stack, recording, spec)
     try:
         report = check_stack(project, stack, spec, document, previous=previous)
     except ConfigError as error:
@@ -106,6 +106,8 @@ def plan(
     if not quiet:
         out.print(resource_tree(document))
     out.print(type_table(document))
+    for line in notice_lines(document):
+        out.print(line)
     out.print(policy_table(report))
     if json_file is not None:
         write_atomically(json_file, plan_json(document), "--json")

@@ -15,12 +15,14 @@ from typing import Any
 from amlkit.cost.estimate import attach as attach_cost
 from amlkit.cost.prices import load_snapshot
 from amlkit.specs.project import Project
+from amlkit.specs.stack import StackSpec
 from amlkit.specs.stack_config import (
     read_stack_config,
     secret_keys,
     stack_file,
 )
 
+from .differences import notices
 from .mock_engine import Recording, Registration, run_program
 
 PROVIDER_INPUT = "__provider"  # a dynamic resource's pickled provider: code, not a plan value
@@ -42,9 +44,13 @@ def render(project: Project, stack: str) -> Recording:
     )
 
 
-def plan_document(project: Project, stack: str, recording: Recording) -> dict[str, Any]:
+def plan_document(
+    project: Project, stack: str, recording: Recording, spec: StackSpec | None = None
+) -> dict[str, Any]:
     """The plan; each resource with a price carries its month under `cost`, and the
-    document its total and the price snapshot's date (amlkit.cost)."""
+    document its total and the price snapshot's date (amlkit.cost). `notices` lists each
+    deliberate difference from `az ml` on the resources it affects (amlkit.plan.differences);
+    `spec` is the stack's, loaded here when not given."""
     document: dict[str, Any] = {
         "stack": stack,
         "project": project.name,
@@ -53,6 +59,7 @@ def plan_document(project: Project, stack: str, recording: Recording) -> dict[st
         # Filled by the policy pack's rules (issue "Policy checks before every deploy").
         "policy": {"violations": []},
     }
+    document["notices"] = notices(spec or project.load_spec(stack), document)
     attach_cost(document, load_snapshot())
     return document
 

@@ -21,9 +21,11 @@ import pytest
 
 from amlkit.plan import azure_models
 from amlkit.plan.azure_check import check_body
+from amlkit.plan.differences import BY_KEY, DIFFERENCES
 from tests.cli_v2 import FIXTURES, VALID_FIXTURES, schema_kind
 from tests.conftest import example_files
 from tests.fidelity import (
+    DEFAULT_ENV,
     ML,
     NATIVE_TYPES,
     amlkit_body,
@@ -73,6 +75,18 @@ class Tolerated:
     """A dotted body path; `*` matches within one segment."""
     check: Check
     reason: str
+    difference: str | None = None
+    """The deliberate difference from az ml it is (amlkit/plan/differences.py), if one."""
+
+
+def deliberate(key: str, path: str, check: Check) -> Tolerated:
+    """A body difference that one entry of amlkit's table of differences explains."""
+    assert path in BY_KEY[key].body_paths, (key, path)
+    return Tolerated(path, check, f"deliberate: {BY_KEY[key].reason}", key)
+
+
+def scoring_image_variable(ours: Any, theirs: Any) -> bool:
+    return theirs is None and isinstance(ours, str)
 
 
 PROBE_DEFAULTS = {
@@ -84,6 +98,26 @@ PROBE_DEFAULTS = {
 }
 
 TOLERATED = [
+    # -- deliberate differences from az ml (amlkit/plan/differences.py) -------------------
+    # first: an entry below may also match their paths for another reason
+    deliberate("stack-tags", "tags", default({"environment": "test", "managed-by": "amlkit"})),
+    deliberate("stack-tags", "tags.environment", default("test")),
+    deliberate("stack-tags", "tags.managed-by", default("amlkit")),
+    deliberate("batch-default-written-later", "properties.defaults", written_later),
+    deliberate(
+        "cluster-ssh-port-closed",
+        "properties.properties.remoteLoginPortPublicAccess",
+        lambda ours, theirs: (ours, theirs) == ("Disabled", "NotSpecified"),
+    ),
+    deliberate(
+        "scoring-image-environment",
+        "properties.environmentId",
+        lambda ours, theirs: (ours, theirs) == (DEFAULT_ENV, None),
+    ),
+    *(
+        deliberate("scoring-image-environment", path, scoring_image_variable)
+        for path in BY_KEY["scoring-image-environment"].body_paths[1:]
+    ),
     # -- asset references only Azure resolves ----------------------------------------------
     Tolerated(
         "properties.model",
@@ -193,25 +227,7 @@ TOLERATED = [
         default({"type": "SystemAssigned"}),
         "batch endpoints: amlkit gives them a system-assigned identity explicitly (Azure ML's default for endpoints)",
     ),
-    Tolerated(
-        "tags",
-        default({"environment": "test", "managed-by": "amlkit"}),
-        "amlkit's stack tags (components/tags.py) on every resource",
-    ),
-    Tolerated("tags.environment", default("test"), "amlkit's stack tags"),
-    Tolerated("tags.managed-by", default("amlkit"), "amlkit's stack tags"),
     # -- deliberate ------------------------------------------------------------------------
-    Tolerated(
-        "properties.defaults",
-        written_later,
-        "batch endpoints: the default deployment cannot be set before it exists; amlkit "
-        "writes it afterwards (test_the_batch_default_is_written_once_deployed)",
-    ),
-    Tolerated(
-        "properties.properties.remoteLoginPortPublicAccess",
-        lambda ours, theirs: (ours, theirs) == ("Disabled", "NotSpecified"),
-        "SSH closed unless the file enables it (checkov CKV_AZURE_142 spirit); azure-ai-ml leaves the choice to Azure",
-    ),
     Tolerated(
         "properties.properties.private-network-connection",
         lambda ours, theirs: (ours, theirs) == ("true", True),
@@ -245,19 +261,7 @@ THEIR_PROBLEMS = {
 
 SAMPLES = example_files(lambda p: schema_kind(p) in NATIVE_TYPES)
 
-SSH_LOCAL_AUTH = (
-    "amlkit sends disableLocalAuth: true together with the SSH account the file asks for "
-    "(components/compute_cluster.py); az ml sends false whenever ssh_settings are given "
-    "(azure-ai-ml AmlCompute._to_rest_object), and what Azure does with the pair is not "
-    "documented. A silent difference: amlkit should follow az ml, or refuse ssh_settings "
-    "with a reason and list the difference (issue 15, secure defaults)"
-)
-FIXTURE_PARAMS = [
-    pytest.param(f, marks=pytest.mark.xfail(strict=True, reason=SSH_LOCAL_AUTH))
-    if f == "compute/cluster-ssh.yml"
-    else f
-    for f in VALID_FIXTURES
-]
+FIXTURE_PARAMS = VALID_FIXTURES
 
 
 def _tolerance(path: str, ours: Any, theirs: Any) -> Tolerated | None:
@@ -317,19 +321,21 @@ def test_amlkit_sends_what_azure_ai_ml_sends_for_each_sample(
     _assert_same_body(samples_compared[relative])
 
 
-def test_the_ssh_cluster_fails_only_for_the_reason_its_xfail_names(
+def test_the_ssh_cluster_turns_local_auth_on_as_az_ml_does(
     fixtures_compared: dict[str, dict[str, Any]],
 ) -> None:
-    """The expected failure of compute/cluster-ssh.yml is SSH_LOCAL_AUTH and nothing
-    else; goes with the xfail once amlkit follows az ml (or refuses with a reason)."""
-    one = fixtures_compared["compute/cluster-ssh.yml"]
-    unexplained = {
-        path: pair for path, pair in one["differences"].items() if _tolerance(path, *pair) is None
-    }
-    assert unexplained == {"properties.disableLocalAuth": (True, False)}
-    cluster = one["ours"]["properties"]["properties"]
-    assert cluster["remoteLoginPortPublicAccess"] == "Enabled"
-    assert cluster["userAccountCredentials"]["adminUserName"] == "mlops"
+    """With ssh_settings, both send disableLocalAuth: false (the nodes' admin account);
+    without, both send true."""
+    ssh = fixtures_compared["compute/cluster-ssh.yml"]
+    minimal = fixtures_compared["compute/cluster-minimal.yml"]
+    for body in (ssh["ours"], ssh["theirs"]):
+        assert body["properties"]["disableLocalAuth"] is False
+        assert body["properties"]["properties"]["remoteLoginPortPublicAccess"] == "Enabled"
+        assert body["properties"]["properties"]["userAccountCredentials"]["adminUserName"] == (
+            "mlops"
+        )
+    for body in (minimal["ours"], minimal["theirs"]):
+        assert body["properties"]["disableLocalAuth"] is True
 
 
 def test_every_supported_kind_is_compared() -> None:
@@ -339,6 +345,15 @@ def test_every_supported_kind_is_compared() -> None:
 def test_every_supported_sample_is_compared(shared_examples: Path) -> None:
     assert len(SAMPLES) == 18  # 19 samples, one pipeline-component batch deployment
     assert {schema_kind(shared_examples / f) for f in SAMPLES} == set(NATIVE_TYPES)
+
+
+def test_every_deliberate_difference_is_tolerated_by_its_own_entries() -> None:
+    """Each entry of amlkit's table of differences explains body differences in this
+    comparison, at each of the body paths it names (that each occurs in the fixtures:
+    test_every_tolerated_difference_occurs)."""
+    for difference in DIFFERENCES:
+        paths = {t.path for t in TOLERATED if t.difference == difference.key}
+        assert paths == set(difference.body_paths), difference.key
 
 
 def test_every_tolerated_difference_occurs(fixtures_compared: dict[str, dict[str, Any]]) -> None:
