@@ -252,8 +252,12 @@ def azure_ai_ml_body(file: Path) -> dict[str, Any]:
     elif schema_kind(file) == "batchEndpoint":
         rest = entity._to_rest_batch_endpoint(location=LOCATION)
     elif schema_kind(file) == "amlCompute":
-        # As its compute operations do before the conversion: `vnet_name` + `subnet`
-        # become the subnet's ARM id in the workspace's subscription and resource group.
+        # As its compute operations do before the conversion (ComputeOperations
+        # .begin_create_or_update): a cluster without `location` gets the workspace's,
+        # and `vnet_name` + `subnet` become the subnet's ARM id in the workspace's
+        # subscription and resource group.
+        if not entity.location:
+            entity.location = LOCATION
         entity._set_full_subnet_name(SUBSCRIPTION, RESOURCE_GROUP)
         rest = entity._to_rest_object()
     else:
