@@ -356,6 +356,7 @@ def test_every_sample_is_compared_or_pending(shared_examples: Path) -> None:
 def test_amlkit_sends_what_azure_ai_ml_sends_for_each_pipeline_sample(
     examples: Path, relative: str
 ) -> None:
+    amlkit_render(examples / relative)  # refused today: the ConfigError the xfail expects
     _assert_same_body(_compare(examples / relative))
 
 
