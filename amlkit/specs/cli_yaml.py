@@ -19,7 +19,7 @@ from pydantic import ValidationError
 from .base import Spec, schema_stem
 from .batch_deployment import BatchDeploymentSpec
 from .batch_endpoint import BatchEndpointSpec
-from .compute import ComputeClusterSpec
+from .compute import UNSUPPORTED_COMPUTE, ComputeClusterSpec
 from .errors import ConfigError, Problem, Source, display_path, problems_from_validation
 from .loader import load_yaml
 from .online_deployment import OnlineDeploymentSpec
@@ -57,28 +57,15 @@ SCHEMA_KINDS: dict[str, Kind] = {
 spelling cannot matter) and the kind each names."""
 
 UNSUPPORTED_SCHEMAS: dict[str, str] = {
-    "computeinstance": "compute instances (a personal notebook VM is no serving "
-    "infrastructure; create it with `az ml compute create`)",
-    "kubernetescompute": "Kubernetes compute files (attach a cluster with `amlkit:kubernetes`)",
-    "vmcompute": "attached virtual machines (Azure ML serves on clusters or Kubernetes only)",
-    "virtualmachinecompute": "attached virtual machines (Azure ML serves on clusters or "
-    "Kubernetes only)",
+    "computeinstance": UNSUPPORTED_COMPUTE["computeinstance"],
+    "kubernetescompute": UNSUPPORTED_COMPUTE["kubernetes"],
+    "vmcompute": UNSUPPORTED_COMPUTE["virtualmachine"],
+    "virtualmachinecompute": UNSUPPORTED_COMPUTE["virtualmachine"],
     "workspace": "workspace files (set `amlkit:workspace` in the stack config)",
     "model": "standalone model files (name the model in a deployment)",
     "environment": "standalone environment files (name the environment in a deployment)",
 }
-"""Kinds amlkit refuses, each with the reason (README "Compute instances and attached
-compute")."""
-
-COMPUTE_TYPES: dict[str, str | None] = {
-    "amlcompute": None,
-    "computeinstance": UNSUPPORTED_SCHEMAS["computeinstance"],
-    "kubernetes": UNSUPPORTED_SCHEMAS["kubernetescompute"],
-    "virtualmachine": UNSUPPORTED_SCHEMAS["vmcompute"],
-    "synapsespark": "attached Synapse Spark pools (no serving compute)",
-}
-"""A compute file's `type`, which decides its kind in `az ml compute create`: None where
-amlkit supports it, else the reason it does not."""
+"""Kinds amlkit refuses, each with the reason (README "Bring your CLI v2 YAML")."""
 
 _ONLINE_TYPES = {"managed", "kubernetes"}
 _BATCH_TYPES = {"model", "pipeline"}
@@ -173,10 +160,10 @@ def file_kind(doc: Mapping[str, Any], file: Path, expected: Kind | None = None) 
 
 
 def _check_compute_type(doc: Mapping[str, Any], shown: str) -> None:
+    """`az ml compute create` picks the compute's kind by `type`: refuse the ones amlkit
+    does not deploy with their reason (the spec refuses them inline the same way)."""
     typ = doc.get("type")
-    if not isinstance(typ, str) or typ.lower() not in COMPUTE_TYPES:
-        return  # the spec names what `type` allows
-    reason = COMPUTE_TYPES[typ.lower()]
+    reason = UNSUPPORTED_COMPUTE.get(typ.lower()) if isinstance(typ, str) else None
     if reason is not None:
         raise ConfigError([Problem(shown, "type", f"amlkit does not support {reason}")])
 

@@ -110,3 +110,8 @@ def test_a_pipeline_deployment_is_refused_for_the_pipeline(tmp_path: Path) -> No
     text = "name: p\ntype: Pipeline\ncomponent: azureml:c@latest\n"
     line = _one_line(_write(tmp_path, text), "batch_deployment")
     assert "type: amlkit does not support pipeline-component batch deployments yet" in line
+
+
+def test_a_compute_instance_inline_in_a_stack_is_refused_with_the_reason() -> None:
+    with pytest.raises(ValueError, match="amlkit does not support compute instances"):
+        ComputeClusterSpec.model_validate({"name": "ci-1", "type": "ComputeInstance"})
