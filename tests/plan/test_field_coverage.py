@@ -720,6 +720,40 @@ def _asset_bodies(file: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]
     return found
 
 
+_ASSET_TYPES = ("ModelVersion", "EnvironmentVersion")
+
+
+def _assets_as_azure_ai_ml(file: Path, changed: set[str]) -> None:
+    """An inline model's or environment's registration: amlkit's body is azure-ai-ml's
+    conversion of its `Model` / `Environment`, apart from the upload's URI and amlkit's
+    content hash."""
+    bodies = _asset_bodies(file)
+    assert changed <= set(bodies), f"{changed - set(bodies)}: no azure-ai-ml asset to hold it to"
+    for typ in changed:
+        our_asset, their_asset = bodies[typ]
+        unexplained = {
+            p: v
+            for p, v in differences(our_asset, their_asset).items()
+            if p not in _ASSET_IDS
+            and not (v[0] in (None, {}) and v[1] in (None, {}, False))
+            and not _ASSET_SAME.get(p, lambda ours, theirs: False)(*v)
+        }
+        assert unexplained == {}, f"{typ}: {unexplained}"
+
+
+_ASSET_SAME: dict[str, Any] = {
+    # Azure's defaults, which azure-native's Args write out
+    "properties.autoRebuild": lambda ours, theirs: (ours, theirs) == ("Disabled", None),
+    "properties.osType": lambda ours, theirs: (ours, theirs) == ("Linux", None),
+    # asset naming, as asset ids: amlkit registers every inline asset under a name
+    # (`<deployment>-model` / `-env`) and a content-hash version, where az ml registers an
+    # unnamed one anonymously (amlkit.specs.asset_uses)
+    "properties.isAnonymous": lambda ours, theirs: (ours, theirs) == (False, True),
+    # az ml reads the conda file as YAML and writes it back; amlkit sends its text
+    "properties.condaFile": lambda ours, theirs: yaml.safe_load(ours) == yaml.safe_load(theirs),
+}
+"""Asset body differences with the same meaning to Azure, each with its reason."""
+
 # Paths of an asset body only the upload or amlkit's naming decides (asset ids).
 _ASSET_IDS = {"properties.modelUri", "properties.properties.amlkit-content-sha256"}
 
@@ -751,6 +785,9 @@ def test_the_field_reaches_azure_or_is_refused(corpus: Path, kind: str, path: st
         assert {typ for typ, _, _ in changed} == {case.resource}, case.reason
         return
     _same_as_azure_ai_ml(plain, file)
+    assets = {typ.removeprefix(f"{ML}:") for typ, _, _ in changed} & set(_ASSET_TYPES)
+    if assets:
+        _assets_as_azure_ai_ml(file, assets)
 
 
 _URL_NAMES = {
