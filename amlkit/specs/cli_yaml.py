@@ -178,18 +178,25 @@ def read_document(
     if not isinstance(doc, dict):
         raise ConfigError([Problem(shown, "", "must be a YAML mapping of CLI v2 fields")])
     kind = file_kind(doc, file, expected)
+    spec_model(kind, doc, file)  # refuses sub-kinds amlkit does not load
+    return kind, rebase(doc, file.parent, base or file.parent)
+
+
+def spec_model(kind: Kind, doc: Mapping[str, Any], file: Path) -> type[Spec]:
+    """The spec a file of `kind` loads as; its sub-kind (`type`) may choose among several.
+    The one place a new sub-kind (a pipeline-component batch deployment) plugs in."""
     if kind == "batch_deployment" and is_pipeline_deployment(doc):
         raise ConfigError(
             [
                 Problem(
-                    shown,
+                    display_path(file),
                     "type",
                     "amlkit does not support pipeline-component batch deployments yet "
                     "(type: pipeline); deploy a model with `type: model`",
                 )
             ]
         )
-    return kind, rebase(doc, file.parent, base or file.parent)
+    return MODELS[kind]
 
 
 def is_pipeline_deployment(doc: Mapping[str, Any]) -> bool:
@@ -234,11 +241,12 @@ def load_cli_yaml(
     """Load one CLI v2 YAML file as its spec, or raise `ConfigError`."""
     path = Path(file)
     kind, doc = read_document(path, expected)
+    model = spec_model(kind, doc, path)
     try:
-        return MODELS[kind].model_validate(
+        return model.model_validate(
             doc, context={"base_dir": path.parent, "check_paths": check_paths}
         )
     except ValidationError as exc:
         raise ConfigError(
-            problems_from_validation(exc, doc, root=Source(path), model=MODELS[kind])
+            problems_from_validation(exc, doc, root=Source(path), model=model)
         ) from None
