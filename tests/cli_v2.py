@@ -67,10 +67,23 @@ _PATHS = {("model", "path"), ("code_configuration", "code")}
 _MISSING = "<not read by azure-ai-ml>"
 
 
+_BATCH_DEPLOYMENTS = {"batchDeployment", "modelBatchDeployment", "pipelineComponentBatchDeployment"}
+_BATCH_TYPES = {"model": "modelBatchDeployment", "pipeline": "pipelineComponentBatchDeployment"}
+
+
 def schema_kind(file: Path) -> str:
-    """`managedOnlineEndpoint` for `.../managedOnlineEndpoint.schema.json`."""
-    schema = str(yaml.safe_load(file.read_text())["$schema"])
-    return schema.strip().rsplit("/", 1)[-1].removesuffix(".schema.json")
+    """`managedOnlineEndpoint` for `.../managedOnlineEndpoint.schema.json`, in that spelling
+    whatever the case the file writes it in (azure-ai-ml does not read `$schema`). A batch
+    deployment's kind is its `type`, as `az ml batch-deployment create` picks its loader:
+    `type: model` loads as a model batch deployment under any batch `$schema`."""
+    doc = yaml.safe_load(file.read_text())
+    stem = str(doc["$schema"]).strip().rsplit("/", 1)[-1]
+    stem = stem.removesuffix(".json").removesuffix(".schema")
+    known = {k.lower(): k for k in (*LOADERS, *_BATCH_DEPLOYMENTS)}
+    kind = known.get(stem.lower(), stem)
+    if kind in _BATCH_DEPLOYMENTS and str(doc.get("type")).lower() in _BATCH_TYPES:
+        return _BATCH_TYPES[str(doc.get("type")).lower()]
+    return kind
 
 
 ENDPOINT_NAME = "my-endpoint"

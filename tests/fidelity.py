@@ -176,18 +176,88 @@ def _component(spec: object, assets: AssetCatalog) -> None:
         raise TypeError(f"no component for {type(spec).__name__}")
 
 
+class _Registered:
+    """Stands in for azure-ai-ml's data operations, which would PUT each data asset:
+    keeps what it was given and hands it back, as `create_or_update` returns it."""
+
+    def __init__(self) -> None:
+        self.data: list[Any] = []
+
+    def create_or_update(self, data: Any) -> Any:
+        self.data.append(data)
+        return data
+
+
+def azure_ai_ml_registers(entity: Any) -> list[Any]:
+    """What `az ml online-deployment create` does before its PUT for a deployment with a
+    data collector: azure-ai-ml's own `_register_collection_data_assets`, run on the
+    entity, registers one `Data` a collection and puts its id in the collection. Returns
+    the `Data` entities it would register (each PUT through its data operations)."""
+    from azure.ai.ml.constants._common import AzureMLResourceType
+    from azure.ai.ml.operations._online_deployment_operations import (
+        OnlineDeploymentOperations,
+    )
+
+    if getattr(entity, "data_collector", None) is None:
+        return []
+    registered = _Registered()
+    operations = type(
+        "Operations",
+        (),
+        {
+            "_subscription_id": SUBSCRIPTION,
+            "_resource_group_name": RESOURCE_GROUP,
+            "_workspace_name": WORKSPACE.workspace_name,
+            "_all_operations": type(
+                "All", (), {"_all_operations": {AzureMLResourceType.DATA: registered}}
+            )(),
+        },
+    )()
+    OnlineDeploymentOperations._register_collection_data_assets(operations, entity)
+    return registered.data
+
+
+def azure_ai_ml_data_bodies(file: Path) -> dict[str, dict[str, Any]]:
+    """The data-asset PUT bodies az ml sends before a deployment's, by `name:version`."""
+    from azure.ai.ml._restclient.arm_ml_service._utils.model_base import SdkJSONEncoder
+
+    return {
+        f"{data.name}:{data.version}": json.loads(
+            json.dumps(data._to_rest_object(), cls=SdkJSONEncoder, exclude_readonly=True)
+        )
+        for data in azure_ai_ml_registers(azure_ai_ml_load(file))
+    }
+
+
+def amlkit_data_bodies(recording: Recording) -> dict[str, dict[str, Any]]:
+    """The data-asset bodies amlkit renders, by `name:version`."""
+    typ = f"{ML}:DataVersion"
+    model = azure_models.model_for(typ)
+    assert model is not None
+    return {
+        f"{r.inputs['name']}:{r.inputs['version']}": azure_body.request_body(typ, r.inputs, model)
+        for r in recording.of_type(typ)
+    }
+
+
 def azure_ai_ml_body(file: Path) -> dict[str, Any]:
-    """The body azure-ai-ml would PUT for the file (its loader and REST conversion)."""
+    """The body azure-ai-ml would PUT for the file: its loader, what its operations do
+    before the PUT (data-collector assets, `azure_ai_ml_registers`), its REST conversion."""
     from azure.ai.ml._restclient.arm_ml_service._utils.model_base import SdkJSONEncoder
 
     entity = azure_ai_ml_load(file)
+    azure_ai_ml_registers(entity)
     if schema_kind(file).endswith("OnlineEndpoint"):
         rest = entity._to_rest_online_endpoint(location=LOCATION)
     elif schema_kind(file) == "batchEndpoint":
         rest = entity._to_rest_batch_endpoint(location=LOCATION)
     elif schema_kind(file) == "amlCompute":
-        # As its compute operations do before the conversion: `vnet_name` + `subnet`
-        # become the subnet's ARM id in the workspace's subscription and resource group.
+        # As its compute operations do before the conversion (ComputeOperations
+        # .begin_create_or_update): a cluster without `location` gets the workspace's,
+        # and `vnet_name` + `subnet` become the subnet's ARM id in the workspace's
+        # subscription and resource group.
+        if not entity.location:
+            entity.location = LOCATION
         entity._set_full_subnet_name(SUBSCRIPTION, RESOURCE_GROUP)
         rest = entity._to_rest_object()
     else:

@@ -67,7 +67,13 @@ def plan(
     # Imported here, not at the top: `amlkit --help` and `amlkit config` stay free of Pulumi.
     from amlkit.plan.policy_check import check_stack
     from amlkit.plan.render import plan_document, plan_json, render
-    from amlkit.plan.view import policy_table, resource_tree, rollout_table, type_table
+    from amlkit.plan.view import (
+        notice_lines,
+        policy_table,
+        resource_tree,
+        rollout_table,
+        type_table,
+    )
     from amlkit.specs.loader import load_plan_resources
     from amlkit.specs.project import find_project
 
@@ -106,6 +112,8 @@ def plan(
     if not quiet:
         out.print(resource_tree(document))
     out.print(type_table(document))
+    for line in notice_lines(document):
+        out.print(line)
     out.print(policy_table(report))
     if document["rollouts"]:
         out.print(rollout_table(document))

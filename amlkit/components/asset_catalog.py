@@ -9,6 +9,10 @@ Assets are handled as `az ml` handles them:
   container, and registered as a model or code version whose version is that hash
   (unless the spec names one), so a change uploads and registers anew and an
   unchanged folder changes nothing;
+- each collection of an online deployment's data collector gets a `uri_folder` data
+  asset where Azure writes what it collects, named, versioned and placed as
+  `az ml online-deployment create` registers it (`asset_uses.collection_assets`);
+  the deployment sends its id as the collection's `dataId`;
 - an inline environment (image, optionally a conda file) becomes an environment
   version; an omitted environment, or `image: scoring-image`, is the stack's own
   runtime image: the online one for online deployments, the batch one (with Azure's
@@ -25,7 +29,7 @@ from __future__ import annotations
 import hashlib
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 import pulumi
@@ -34,6 +38,7 @@ from pulumi_azure_native import machinelearningservices as ml
 
 from amlkit.specs.asset_uses import (
     AssetUse,
+    CollectionAsset,
     Registration,
     code_registration,
     conda_text,
@@ -72,6 +77,8 @@ class AssetIds:
     code_id: pulumi.Output[str] | None
     environment_id: pulumi.Output[str] | None
     """None for a no-code deployment (Azure picks the environment)."""
+    data_ids: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
+    """The data asset of each data-collector collection, by collection name."""
 
 
 class AssetCatalog(pulumi.ComponentResource):
@@ -102,6 +109,7 @@ class AssetCatalog(pulumi.ComponentResource):
             model_id=self._model(use.model, use.owner) if use.model is not None else None,
             code_id=self._code(use.code, use.owner) if use.code is not None else None,
             environment_id=None if use.no_code else self._environment(use),
+            data_ids={asset.collection: self._data(asset) for asset in use.collections},
         )
 
     # -- references -----------------------------------------------------------------
@@ -264,6 +272,29 @@ class AssetCatalog(pulumi.ComponentResource):
             opts=pulumi.ResourceOptions(parent=self),
         )
         self._id_of(reg, registered)
+        return registered.id
+
+    def _data(self, asset: CollectionAsset) -> pulumi.Output[str]:
+        """A collection's data asset; two collections naming one version share it
+        (`check_registrations` refused other paths under one version)."""
+        key = ("data", asset.name, asset.version)
+        known = self._registered.get(key)
+        if known is not None:
+            return known
+        registered = ml.DataVersion(
+            f"{self._name}-data-{slug(asset.name)}-{slug(asset.version)}",
+            name=asset.name,
+            version=asset.version,
+            resource_group_name=self._ws.resource_group_name,
+            workspace_name=self._ws.workspace_name,
+            # What azure-ai-ml's `Data(name, version, path)` sends: a uri_folder, not
+            # anonymous, not archived (tests/plan/test_azure_fidelity.py compares them).
+            properties=ml.UriFolderDataVersionArgs(
+                data_type="uri_folder", data_uri=asset.path, is_anonymous=False, is_archived=False
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._registered[key] = registered.id
         return registered.id
 
 

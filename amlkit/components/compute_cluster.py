@@ -27,7 +27,9 @@ class ComputeClusterArgs:
 
 
 class ComputeCluster(pulumi.ComponentResource):
-    """Local auth off (checkov CKV_AZURE_142), SSH closed unless asked, scale to zero."""
+    """Local auth off unless `ssh_settings` ask for an admin account (as az ml; checkov
+    CKV_AZURE_142), SSH closed unless asked (a deliberate difference from az ml:
+    amlkit/plan/differences.py), scale to zero."""
 
     compute_id: pulumi.Output[str]
     compute_name: pulumi.Output[str]
@@ -58,7 +60,9 @@ class ComputeCluster(pulumi.ComponentResource):
             properties=ml.AmlComputeArgs(
                 compute_type="AmlCompute",
                 description=spec.description,
-                disable_local_auth=True,
+                # As az ml sends it: local auth off, unless `ssh_settings` give the nodes an
+                # admin account to log in with (azure-ai-ml AmlCompute._to_rest_object).
+                disable_local_auth=ssh is None,
                 properties=ml.AmlComputePropertiesArgs(
                     vm_size=spec.size,
                     vm_priority="LowPriority" if spec.tier == "low_priority" else "Dedicated",

@@ -81,8 +81,8 @@ class OnlineDeployment(pulumi.ComponentResource):
                 else None,
             ),
             scale_settings=_scale(spec.scale_settings),
-            data_collector=_data_collector(spec.data_collector, ws),
-            properties=spec.properties or None,
+            data_collector=_data_collector(spec.data_collector, args.assets),
+            properties=spec.sent_properties() or None,
         )
         properties: ml.ManagedOnlineDeploymentArgs | ml.KubernetesOnlineDeploymentArgs
         if args.endpoint_kind == "kubernetes":
@@ -160,24 +160,21 @@ def _scale(
 
 
 def _data_collector(
-    collector: DataCollector | None, ws: WorkspaceRef
+    collector: DataCollector | None, assets: AssetIds
 ) -> ml.DataCollectorArgs | None:
+    """Each collection with the id of the data asset the catalog registered for it
+    (az ml registers one a collection before the deployment and sends it as `dataId`)."""
     if collector is None:
         return None
-    collections = {}
-    for name, collection in collector.collections.items():
-        data = collection.data
-        data_id = (
-            pulumi.Output.concat(ws.workspace_id, f"/data/{data.name}/versions/{data.version}")
-            if data is not None and data.name and data.version
-            else None
-        )
-        collections[name] = ml.CollectionArgs(
+    collections = {
+        name: ml.CollectionArgs(
             data_collection_mode="Enabled" if collection.enabled == "true" else "Disabled",
             client_id=collection.client_id,
-            data_id=data_id,
+            data_id=assets.data_ids[name],
             sampling_rate=collector.sampling_rate,
         )
+        for name, collection in collector.collections.items()
+    }
     return ml.DataCollectorArgs(
         collections=collections,
         rolling_rate=_ROLLING_RATE[collector.rolling_rate],

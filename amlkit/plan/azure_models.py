@@ -42,7 +42,7 @@ API_VERSION = "2025-12-01"
 ML_TYPE_PREFIX = "azure-native:machinelearningservices:"
 
 # azure-native resource name -> ARM model, where the two names differ.
-_MODEL_NAMES = {"Compute": "ComputeResource"}
+_MODEL_NAMES = {"Compute": "ComputeResource", "DataVersion": "DataVersionBase"}
 
 
 @dataclass(frozen=True)

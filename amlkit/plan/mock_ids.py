@@ -40,6 +40,7 @@ _PATHS: dict[str, str] = {
     "machinelearningservices:ModelVersion": _ML + "/models/{name}/versions/{version}",
     "machinelearningservices:CodeContainer": _ML + "/codes/{name}",
     "machinelearningservices:CodeVersion": _ML + "/codes/{name}/versions/{version}",
+    "machinelearningservices:DataVersion": _ML + "/data/{name}/versions/{version}",
     "machinelearningservices:EnvironmentContainer": _ML + "/environments/{name}",
     "machinelearningservices:EnvironmentVersion": _ML + "/environments/{name}/versions/{version}",
     "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters/{resourceName}",

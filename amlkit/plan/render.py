@@ -24,6 +24,7 @@ from amlkit.specs.stack_config import (
     stack_file,
 )
 
+from .differences import notices
 from .mock_engine import Recording, Registration, run_program
 
 PROVIDER_INPUT = "__provider"  # a dynamic resource's pickled provider: code, not a plan value
@@ -50,7 +51,9 @@ def plan_document(
 ) -> dict[str, Any]:
     """The plan; each resource with a price carries its month under `cost`, and the
     document its total and the price snapshot's date (amlkit.cost); `rollouts` holds each
-    endpoint's `rollout:` with its times (`spec`: the stack's, loaded when not given)."""
+    endpoint's `rollout:` with its times; `notices` lists each deliberate difference from
+    `az ml` on the resources it affects (amlkit.plan.differences). `spec` is the stack's,
+    loaded here when not given."""
     document: dict[str, Any] = {
         "stack": stack,
         "project": project.name,
@@ -58,8 +61,10 @@ def plan_document(
         "outputs": _relative(recording.outputs, project.root),
         # Filled by the policy pack's rules (issue "Policy checks before every deploy").
         "policy": {"violations": []},
-        "rollouts": rollout_plans(spec or project.load_spec(stack)),
     }
+    spec = spec or project.load_spec(stack)
+    document["rollouts"] = rollout_plans(spec)
+    document["notices"] = notices(spec, document)
     attach_cost(document, load_snapshot())
     return document
 

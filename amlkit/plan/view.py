@@ -106,6 +106,23 @@ def resource_tree(document: dict[str, Any]) -> Tree:
     return tree
 
 
+def notice_lines(document: dict[str, Any]) -> list[str]:
+    """One line a deliberate difference from az ml (amlkit.plan.differences), naming the
+    resources it affects; none when the plan has no notices."""
+    by_difference: dict[str, list[str]] = defaultdict(list)
+    messages: dict[str, str] = {}
+    names = {r["urn"]: r["name"] for r in document["resources"]}
+    for notice in document.get("notices", ()):
+        by_difference[notice["difference"]].append(names.get(notice["urn"], notice["urn"]))
+        messages[notice["difference"]] = notice["message"]
+    return [
+        f"[blue]notice[/] {escape(key)}: {escape(messages[key])} "
+        f"[dim]({len(affected)} resource{'s' if len(affected) != 1 else ''}: "
+        f"{escape(', '.join(affected))})[/]"
+        for key, affected in by_difference.items()
+    ]
+
+
 def type_table(document: dict[str, Any]) -> Table:
     counts = Counter(r["type"] for r in document["resources"])
     table = Table(title="Resources by type", show_footer=True)

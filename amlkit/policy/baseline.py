@@ -29,7 +29,8 @@ _LOCAL_AUTH_COMPUTE = {"amlcompute", "computeinstance"}
     description="AmlCompute clusters and compute instances authenticate with Microsoft Entra "
     "only (disableLocalAuth true).",
     anchor=Anchor("azure-policy", "e96a9a5f (CKV_AZURE_142)"),
-    fix="set properties.disableLocalAuth: true on the compute (amlkit's ComputeCluster does)",
+    fix="leave out the cluster's ssh_settings (an admin account on the nodes turns local auth "
+    "on, as in az ml); amlkit's ComputeCluster then sends disableLocalAuth: true",
     level=MANDATORY,
     types=(COMPUTE,),
 )

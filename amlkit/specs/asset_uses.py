@@ -20,6 +20,7 @@ from typing import Literal, Protocol
 
 from .assets import CodeConfiguration, EnvironmentAsset, ModelAsset
 from .loader import read_text
+from .online_deployment import DEFAULT_COLLECTION_PATH, DataCollector
 from .scoring_image import SCORING_IMAGE
 
 _SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
@@ -41,6 +42,19 @@ class UsesAssets(Protocol):
 
 
 @dataclass(frozen=True)
+class CollectionAsset:
+    """The data asset one data-collector collection writes to, named, versioned and
+    placed as `az ml online-deployment create` registers it before the deployment
+    (azure-ai-ml `OnlineDeploymentOperations._register_collection_data_assets`)."""
+
+    collection: str
+    name: str
+    version: str
+    path: str
+    """The `uri_folder` the data asset points at; Azure writes the collected data there."""
+
+
+@dataclass(frozen=True)
 class AssetUse:
     """The assets one deployment names."""
 
@@ -53,6 +67,8 @@ class AssetUse:
     model: ModelAsset | str | None
     code: CodeConfiguration | None
     environment: EnvironmentAsset | str | None
+    collections: tuple[CollectionAsset, ...] = ()
+    """The data assets of its data collector's collections (online deployments only)."""
 
     @property
     def no_code(self) -> bool:
@@ -76,7 +92,31 @@ def asset_use(
         model=deployment.model,
         code=deployment.code_configuration,
         environment=deployment.environment,
+        collections=collection_assets(endpoint, deployment),
     )
+
+
+def collection_assets(endpoint: str, deployment: UsesAssets) -> tuple[CollectionAsset, ...]:
+    """One data asset a collection of the deployment's data collector, as az ml
+    registers it: `<endpoint>-<deployment>-<collection>`, version `1`, under
+    `DEFAULT_COLLECTION_PATH/<endpoint>/<deployment>/<collection>`, each replaced
+    by what the collection's `data` block gives."""
+    collector: DataCollector | None = getattr(deployment, "data_collector", None)
+    if collector is None:
+        return ()
+    found = []
+    for collection, settings in collector.collections.items():
+        data = settings.data
+        found.append(
+            CollectionAsset(
+                collection=collection,
+                name=(data.name if data else None) or f"{endpoint}-{deployment.name}-{collection}",
+                version=(data.version if data else None) or "1",
+                path=(data.path if data else None)
+                or f"{DEFAULT_COLLECTION_PATH}/{endpoint}/{deployment.name}/{collection}",
+            )
+        )
+    return tuple(found)
 
 
 @dataclass(frozen=True)
@@ -173,6 +213,7 @@ def check_registrations(uses: Mapping[str, AssetUse]) -> None:
         for asset, registration in _given_versions(use):
             key = (registration.kind, registration.name, registration.version)
             named.setdefault(key, []).append((use, asset))
+    _check_collections(uses)
     for (kind, name, version), users in named.items():
         digests = {_hash(asset) for _, asset in users}
         if len(digests) > 1 and None not in digests:
@@ -182,6 +223,21 @@ def check_registrations(uses: Mapping[str, AssetUse]) -> None:
                 f"{', '.join(others)} with other content; versions are immutable in Azure ML: "
                 "give one of them another name or version"
             )
+
+
+def _check_collections(uses: Mapping[str, AssetUse]) -> None:
+    """Two collections naming one data asset version must point it at one path."""
+    paths: dict[tuple[str, str], tuple[str, str]] = {}
+    for use in uses.values():
+        for asset in use.collections:
+            where = f"{use.where} collection {asset.collection!r}"
+            first = paths.setdefault((asset.name, asset.version), (asset.path, where))
+            if first[0] != asset.path:
+                raise ValueError(
+                    f"data {asset.name}:{asset.version} is registered by {first[1]} at "
+                    f"{first[0]} and by {where} at {asset.path}; versions are immutable in "
+                    "Azure ML: give one of them another data.name or data.version"
+                )
 
 
 def _given_versions(

@@ -119,7 +119,7 @@ class BatchDeploymentSpec(Spec):
         if not isinstance(data, dict):
             return data
         if data.get("type") is not None:
-            if data.get("type") == "pipeline":
+            if str(data.get("type")).lower() == "pipeline":
                 raise ValueError(
                     "type: pipeline-component batch deployments are not supported yet; "
                     "use `type: model`"

@@ -1,7 +1,9 @@
 """Load Azure ML CLI v2 YAML files (`endpoint.yml`, `blue-deployment.yml`, ...) as specs.
 
-A file's kind comes from its `$schema` (as `az ml` reads it) or from where the
-stack config names it. Kinds amlkit does not support yet get a one-line message.
+A file's kind is decided as azure-ai-ml decides it: by where the stack config names it
+(the `az ml` command a file is given to), then its `type`, then its `$schema` read
+without regard to case (`file_kind`). A file whose kind does not fit its place, and
+kinds amlkit does not support, get a one-line message.
 Local paths inside a file are relative to the file's folder, as in `az ml`.
 """
 
@@ -17,7 +19,7 @@ from pydantic import ValidationError
 from .base import Spec, schema_stem
 from .batch_deployment import BatchDeploymentSpec
 from .batch_endpoint import BatchEndpointSpec
-from .compute import ComputeClusterSpec
+from .compute import UNSUPPORTED_COMPUTE, ComputeClusterSpec
 from .errors import ConfigError, Problem, Source, display_path, problems_from_validation
 from .loader import load_yaml
 from .online_deployment import OnlineDeploymentSpec
@@ -26,27 +28,47 @@ from .online_endpoint import OnlineEndpointSpec
 Kind = Literal[
     "online_endpoint", "online_deployment", "batch_endpoint", "batch_deployment", "compute"
 ]
+"""A place in a stack, as the `az ml` command that takes a file (`az ml online-deployment
+create -f ...`) is a place: it decides what the file must be. Sub-kinds (managed or
+Kubernetes, model or pipeline batch deployment, the kind of compute) come from the
+file's `type`, as azure-ai-ml's loaders read it."""
+
+PLACES: dict[Kind, str] = {
+    "online_endpoint": "an online endpoint (online_endpoints[])",
+    "online_deployment": "an online deployment (online_endpoints[].deployments[])",
+    "batch_endpoint": "a batch endpoint (batch_endpoints[])",
+    "batch_deployment": "a batch deployment (batch_endpoints[].deployments[])",
+    "compute": "a compute cluster (compute[])",
+}
+"""What fits each place, as an error names it."""
 
 SCHEMA_KINDS: dict[str, Kind] = {
-    "managedOnlineEndpoint": "online_endpoint",
-    "kubernetesOnlineEndpoint": "online_endpoint",
-    "managedOnlineDeployment": "online_deployment",
-    "kubernetesOnlineDeployment": "online_deployment",
-    "batchEndpoint": "batch_endpoint",
-    "modelBatchDeployment": "batch_deployment",
-    "batchDeployment": "batch_deployment",
-    "amlCompute": "compute",
+    "managedonlineendpoint": "online_endpoint",
+    "kubernetesonlineendpoint": "online_endpoint",
+    "managedonlinedeployment": "online_deployment",
+    "kubernetesonlinedeployment": "online_deployment",
+    "batchendpoint": "batch_endpoint",
+    "modelbatchdeployment": "batch_deployment",
+    "batchdeployment": "batch_deployment",
+    "pipelinecomponentbatchdeployment": "batch_deployment",
+    "amlcompute": "compute",
 }
+"""`$schema` stems (lower case: azure-ai-ml does not read `$schema` at all, so its
+spelling cannot matter) and the kind each names."""
 
 UNSUPPORTED_SCHEMAS: dict[str, str] = {
-    "pipelineComponentBatchDeployment": "pipeline-component batch deployments",
-    "computeInstance": "compute instances",
-    "kubernetesCompute": "Kubernetes compute files (attach a cluster with `amlkit:kubernetes`)",
-    "vmCompute": "attached virtual machines",
+    "computeinstance": UNSUPPORTED_COMPUTE["computeinstance"],
+    "kubernetescompute": UNSUPPORTED_COMPUTE["kubernetes"],
+    "vmcompute": UNSUPPORTED_COMPUTE["virtualmachine"],
+    "virtualmachinecompute": UNSUPPORTED_COMPUTE["virtualmachine"],
     "workspace": "workspace files (set `amlkit:workspace` in the stack config)",
     "model": "standalone model files (name the model in a deployment)",
     "environment": "standalone environment files (name the environment in a deployment)",
 }
+"""Kinds amlkit refuses, each with the reason (README "Bring your CLI v2 YAML")."""
+
+_ONLINE_TYPES = {"managed", "kubernetes"}
+_BATCH_TYPES = {"model", "pipeline"}
 
 MODELS: dict[Kind, type[Spec]] = {
     "online_endpoint": OnlineEndpointSpec,
@@ -66,16 +88,84 @@ def read_yaml(path: Path) -> Any:
 
 
 def schema_kind(doc: Mapping[str, Any], file: Path) -> Kind | None:
-    """The kind `$schema` names; a one-line error for kinds not supported yet."""
+    """The kind `$schema` names, read without regard to case; a one-line error for
+    kinds amlkit does not support. None without a `$schema` or with one amlkit does not
+    know (azure-ai-ml ignores `$schema`; the place or `type` decides then)."""
     stem = schema_stem(doc.get("$schema"))
     if stem is None:
         return None
-    if stem in SCHEMA_KINDS:
-        return SCHEMA_KINDS[stem]
-    what = UNSUPPORTED_SCHEMAS.get(stem, f"the {stem!r} schema")
-    raise ConfigError(
-        [Problem(display_path(file), "$schema", f"amlkit does not support {what} yet")]
-    )
+    stem = stem.lower()
+    if stem in UNSUPPORTED_SCHEMAS:
+        raise ConfigError(
+            [
+                Problem(
+                    display_path(file),
+                    "$schema",
+                    f"amlkit does not support {UNSUPPORTED_SCHEMAS[stem]}",
+                )
+            ]
+        )
+    return SCHEMA_KINDS.get(stem)
+
+
+def type_kind(doc: Mapping[str, Any]) -> Kind | None:
+    """The kind a deployment's `type` implies: `managed`/`kubernetes` are online
+    deployments, `model`/`pipeline` batch deployments (azure-ai-ml's loaders)."""
+    typ = doc.get("type")
+    if not isinstance(typ, str):
+        return None
+    if typ.lower() in _ONLINE_TYPES:
+        return "online_deployment"
+    if typ.lower() in _BATCH_TYPES:
+        return "batch_deployment"
+    return None
+
+
+def file_kind(doc: Mapping[str, Any], file: Path, expected: Kind | None = None) -> Kind:
+    """Decide what a file holds as azure-ai-ml does: the place in the stack (the `az ml`
+    command) first, then `type`, then `$schema` (case-insensitive). A file whose
+    `$schema` or `type` names another kind than its place takes gets one line naming
+    the file and what fits there."""
+    shown = display_path(file)
+    said = schema_kind(doc, file)
+    if expected == "compute" or (expected is None and said == "compute"):
+        _check_compute_type(doc, shown)
+    implied = type_kind(doc) if expected in ("online_deployment", "batch_deployment") else None
+    for found, field in ((said, "$schema"), (implied, "type")):
+        if expected is not None and found is not None and found != expected:
+            raise ConfigError(
+                [
+                    Problem(
+                        shown,
+                        field,
+                        f"holds {PLACES[found].split(' (')[0]}, but {PLACES[expected]} goes "
+                        "here; move the file to that place in the stack config",
+                    )
+                ]
+            )
+    kind = expected or said
+    if kind is None:
+        raise ConfigError(
+            [
+                Problem(
+                    shown,
+                    "$schema",
+                    "is missing; amlkit cannot tell what this file holds (name it under "
+                    "online_endpoints, batch_endpoints or compute in the stack config, or "
+                    "give its $schema)",
+                )
+            ]
+        )
+    return kind
+
+
+def _check_compute_type(doc: Mapping[str, Any], shown: str) -> None:
+    """`az ml compute create` picks the compute's kind by `type`: refuse the ones amlkit
+    does not deploy with their reason (the spec refuses them inline the same way)."""
+    typ = doc.get("type")
+    reason = UNSUPPORTED_COMPUTE.get(typ.lower()) if isinstance(typ, str) else None
+    if reason is not None:
+        raise ConfigError([Problem(shown, "type", f"amlkit does not support {reason}")])
 
 
 def read_document(
@@ -87,32 +177,36 @@ def read_document(
     shown = display_path(file)
     if not isinstance(doc, dict):
         raise ConfigError([Problem(shown, "", "must be a YAML mapping of CLI v2 fields")])
-    kind = schema_kind(doc, file) or expected
-    if kind is None:
-        raise ConfigError(
-            [Problem(shown, "$schema", "is missing; amlkit cannot tell what this file holds")]
-        )
-    if expected is not None and kind != expected:
-        raise ConfigError(
-            [
-                Problem(
-                    shown,
-                    "$schema",
-                    f"holds a {kind.replace('_', ' ')}, not a {expected.replace('_', ' ')}",
-                )
-            ]
-        )
-    if kind == "batch_deployment" and doc.get("type") == "pipeline":
-        raise ConfigError(
-            [
-                Problem(
-                    shown,
-                    "type",
-                    "amlkit does not support pipeline-component batch deployments yet",
-                )
-            ]
-        )
+    kind = file_kind(doc, file, expected)
+    spec_model(kind, doc, file)  # refuses sub-kinds amlkit does not load
     return kind, rebase(doc, file.parent, base or file.parent)
+
+
+def spec_model(kind: Kind, doc: Mapping[str, Any], file: Path) -> type[Spec]:
+    """The spec a file of `kind` loads as; its sub-kind (`type`) may choose among several.
+    The one place a new sub-kind (a pipeline-component batch deployment) plugs in."""
+    if kind == "batch_deployment" and is_pipeline_deployment(doc):
+        raise ConfigError(
+            [
+                Problem(
+                    display_path(file),
+                    "type",
+                    "amlkit does not support pipeline-component batch deployments yet "
+                    "(type: pipeline); deploy a model with `type: model`",
+                )
+            ]
+        )
+    return MODELS[kind]
+
+
+def is_pipeline_deployment(doc: Mapping[str, Any]) -> bool:
+    """A pipeline-component batch deployment: `type: pipeline` (any case), or a
+    `$schema` naming one where `type` is absent."""
+    typ = doc.get("type")
+    if isinstance(typ, str):
+        return typ.lower() == "pipeline"
+    stem = schema_stem(doc.get("$schema"))
+    return stem is not None and stem.lower() == "pipelinecomponentbatchdeployment"
 
 
 def rebase(doc: dict[str, Any], folder: Path, base: Path) -> dict[str, Any]:
@@ -147,11 +241,12 @@ def load_cli_yaml(
     """Load one CLI v2 YAML file as its spec, or raise `ConfigError`."""
     path = Path(file)
     kind, doc = read_document(path, expected)
+    model = spec_model(kind, doc, path)
     try:
-        return MODELS[kind].model_validate(
+        return model.model_validate(
             doc, context={"base_dir": path.parent, "check_paths": check_paths}
         )
     except ValidationError as exc:
         raise ConfigError(
-            problems_from_validation(exc, doc, root=Source(path), model=MODELS[kind])
+            problems_from_validation(exc, doc, root=Source(path), model=model)
         ) from None

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 
 from pydantic import Field, SecretStr, StrictInt, StringConstraints, model_validator
 
@@ -14,6 +14,15 @@ from .types import ComputeName, Flag, Location, NonNegativeInt, Tags, VmSize
 # "Nodes in a single AmlCompute cluster ... 100 nodes but configurable up to 65,000"
 # (Azure ML's "Manage and increase quotas" doc, ms.date 2026-01-27).
 MAX_CLUSTER_NODES = 65_000
+
+UNSUPPORTED_COMPUTE: dict[str, str] = {
+    "computeinstance": "compute instances (a personal notebook VM is no serving "
+    "infrastructure; create it with `az ml compute create`)",
+    "kubernetes": "Kubernetes compute files (attach a cluster with `amlkit:kubernetes`)",
+    "virtualmachine": "attached virtual machines (Azure ML serves on clusters or Kubernetes only)",
+    "synapsespark": "attached Synapse Spark pools (Azure ML serves on clusters or Kubernetes only)",
+}
+"""Compute `type`s of CLI v2 that amlkit does not deploy, each with the reason."""
 
 
 class SshSettings(Spec):
@@ -67,6 +76,15 @@ class ComputeClusterSpec(Spec):
     enable_node_public_ip: Flag = True
     """Azure's default; false needs a subnet or the workspace's managed network."""
     identity: ResourceIdentity | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _supported_type(cls, data: Any) -> Any:
+        typ = data.get("type") if isinstance(data, dict) else None
+        reason = UNSUPPORTED_COMPUTE.get(typ.lower()) if isinstance(typ, str) else None
+        if reason is not None:
+            raise ValueError(f"type {typ!r}: amlkit does not support {reason}")
+        return data
 
     @model_validator(mode="after")
     def _min_le_max(self) -> ComputeClusterSpec:

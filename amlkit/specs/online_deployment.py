@@ -6,7 +6,7 @@ from typing import Annotated, Any, Literal
 
 from pydantic import Field, StrictInt, StringConstraints, model_validator
 
-from .assets import CodeConfiguration, EnvironmentRef, ModelRef
+from .assets import AssetName, CodeConfiguration, EnvironmentRef, ModelRef
 from .autoscale import AutoscaleSpec
 from .base import LowerCase, ScalarString, Spec, schema_stem
 from .quantity import GpuCount, Quantity, parse_quantity
@@ -28,13 +28,14 @@ MAX_REQUEST_TIMEOUT_MS = {"managed": 180_000, "kubernetes": 300_000}
 # "Manage and increase quotas" doc, ms.date 2026-01-27; Azure support can raise it).
 MAX_MANAGED_INSTANCES = 50
 # What each CLI v2 `$schema` of an online deployment says its `type` is.
-_SCHEMA_TYPES = {"managedOnlineDeployment": "managed", "kubernetesOnlineDeployment": "kubernetes"}
+# Read without regard to case (amlkit/specs/cli_yaml.py `SCHEMA_KINDS`).
+_SCHEMA_TYPES = {"managedonlinedeployment": "managed", "kubernetesonlinedeployment": "kubernetes"}
 
 
 def schema_type(data: Any) -> str | None:
     """`managed` or `kubernetes` when a raw deployment's `$schema` says which, else None."""
     stem = schema_stem(data.get("$schema")) if isinstance(data, dict) else None
-    return _SCHEMA_TYPES.get(stem or "")
+    return _SCHEMA_TYPES.get((stem or "").lower())
 
 
 class ProbeSettings(Spec):
@@ -79,23 +80,31 @@ class ScaleSettings(Spec):
         return self
 
 
-class CollectionData(Spec):
-    """The registered data asset a collection writes to: name and version together."""
+DEFAULT_COLLECTION_PATH = "azureml://datastores/workspaceblobstore/paths/modelDataCollector"
+"""Where a collection writes when its file names no `data.path`: azure-ai-ml's
+`DEFAULT_MDC_PATH`, then `<endpoint>/<deployment>/<collection>` below it."""
 
-    name: str | None = None
+
+class CollectionData(Spec):
+    """The data asset a collection writes to, registered before the deployment as
+    `az ml online-deployment create` registers it (`amlkit.specs.asset_uses`)."""
+
+    name: AssetName | None = None
+    """Default: `<endpoint>-<deployment>-<collection>`, as az ml names it."""
     path: str | None = None
+    """A datastore or storage URI (`azureml://datastores/<name>/paths/<folder>`); default:
+    `DEFAULT_COLLECTION_PATH/<endpoint>/<deployment>/<collection>`, as az ml writes it."""
     version: ScalarString | None = None
+    """Default: `1`, as az ml registers it."""
 
     @model_validator(mode="after")
-    def _sent(self) -> CollectionData:
-        # ARM's Collection takes a data asset id only (`dataId`); a path is not sent.
-        if self.path is not None:
+    def _remote(self) -> CollectionData:
+        # Azure writes the collected data there: a local folder is no place for it.
+        if self.path is not None and "://" not in self.path:
             raise ValueError(
-                "data.path: amlkit does not send a path yet (Azure takes a registered data "
-                "asset); give data.name and data.version of one"
+                f"data.path ({self.path!r}): give a datastore URI "
+                "(azureml://datastores/<name>/paths/<folder>) where Azure writes the data"
             )
-        if (self.name is None) != (self.version is None):
-            raise ValueError("data: give both name and version of the data asset, or neither")
         return self
 
 
@@ -193,7 +202,9 @@ class OnlineDeploymentSpec(Spec):
     readiness_probe: ProbeSettings = ProbeSettings()
     egress_public_network_access: Annotated[Literal["enabled", "disabled"], LowerCase] | None = None
     private_network_connection: Flag | None = None
-    """Legacy network isolation; amlkit does not send it yet, so `true` is refused."""
+    """Legacy network isolation (managed only). `true` is sent as az ml sends it, as
+    `private-network-connection` in the deployment's property bag; `false` or absent
+    sends nothing (az ml's conversion drops it too)."""
     data_collector: DataCollector | None = None
     resources: ResourceRequirements | None = None
     autoscale: AutoscaleSpec | None = None
@@ -206,11 +217,6 @@ class OnlineDeploymentSpec(Spec):
             raise ValueError(
                 f"$schema says a {said} deployment but type is {self.type!r}; a file's kind "
                 "must fit the endpoint it sits under"
-            )
-        if self.private_network_connection:
-            raise ValueError(
-                "private_network_connection: amlkit does not send it yet (legacy network "
-                "isolation); use egress_public_network_access or the workspace's managed network"
             )
         if self.liveness_probe.success_threshold != 1:
             raise ValueError("liveness_probe.success_threshold: Azure fixes it at 1")
@@ -251,6 +257,9 @@ class OnlineDeploymentSpec(Spec):
             )
         if self.egress_public_network_access is not None:
             raise ValueError("egress_public_network_access: managed deployments only")
+        if self.private_network_connection is not None:
+            # az ml's Kubernetes conversion drops it: it would not reach Azure.
+            raise ValueError("private_network_connection: managed deployments only")
 
     @property
     def guaranteed_instances(self) -> int:
@@ -280,6 +289,14 @@ class OnlineDeploymentSpec(Spec):
             "AMLKIT_DEPLOYMENT_NAME": self.name,
         }
         return {**runtime, **self.environment_variables}
+
+    def sent_properties(self) -> dict[str, str]:
+        """The property bag Azure receives: the file's `properties`, plus
+        `private-network-connection` where the file sets it (azure-ai-ml's
+        `ManagedOnlineDeployment._to_rest_object` puts it there; Azure's bag holds strings)."""
+        if self.private_network_connection:
+            return {**self.properties, "private-network-connection": "true"}
+        return dict(self.properties)
 
     def timeout_ceiling_ms(self, kind: str) -> int:
         """The largest request timeout Azure accepts for this deployment kind."""

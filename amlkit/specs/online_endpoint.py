@@ -33,7 +33,8 @@ COMPUTE_ID = re.compile(
 )
 COMPUTE_REF = re.compile(r"^azureml:[a-zA-Z][-a-zA-Z0-9]{1,15}$")
 
-_SCHEMA_KINDS = {"managedOnlineEndpoint": "managed", "kubernetesOnlineEndpoint": "kubernetes"}
+# Read without regard to case (amlkit/specs/cli_yaml.py `SCHEMA_KINDS`).
+_SCHEMA_KINDS = {"managedonlineendpoint": "managed", "kubernetesonlineendpoint": "kubernetes"}
 
 AuthMode = Annotated[Literal["key", "aml_token", "aad_token"], LowerCase]
 
@@ -97,7 +98,7 @@ class OnlineEndpointSpec(Spec):
 
     @model_validator(mode="after")
     def _rules(self) -> OnlineEndpointSpec:
-        said = _SCHEMA_KINDS.get(schema_stem(self.schema_) or "")
+        said = _SCHEMA_KINDS.get((schema_stem(self.schema_) or "").lower())
         if said is not None and said != self.kind:
             raise ValueError(
                 f"$schema says a {said} endpoint but it is {self.kind} "

@@ -201,10 +201,12 @@ CASES: dict[str, tuple[str, str, str]] = {
         "        - {name: oncall, email_address: b@example.com}",
         "monitoring.action_group: receiver names ['oncall'] appear more than once",
     ),
-    "private network connection": (
+    "a data collector writing to a local folder": (
         "          app_insights_enabled: true",
-        "          app_insights_enabled: true\n          private_network_connection: true",
-        "private_network_connection: amlkit does not send it yet",
+        "          app_insights_enabled: true\n          data_collector:\n"
+        "            collections:\n              model_inputs:\n"
+        "                enabled: true\n                data: {path: ./collected}",
+        "data.path ('./collected'): give a datastore URI",
     ),
     "a file name FIFO": (
         "        - name: blue",

@@ -128,6 +128,8 @@ def test_ssh_password_stays_secret(
         ssh_public_access_enabled=True,
         ssh_settings={"admin_username": "mlops", "admin_password": "Xk9!correct-horse-battery"},
     ).one(COMPUTE)
+    # the admin account needs local auth: on, as az ml sends it with ssh_settings
+    assert compute.inputs["properties"]["disableLocalAuth"] is False
     inner = compute.inputs["properties"]["properties"]
     assert inner["remoteLoginPortPublicAccess"] == "Enabled"
     credentials = inner["userAccountCredentials"]

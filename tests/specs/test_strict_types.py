@@ -93,16 +93,14 @@ CASES: list[tuple[str, Mutation, str]] = [
         "max_instances: only `type: target_utilization` takes these",
     ),
     (
-        "data collector path not sent",
+        "data collector writing to a local folder",
         _set(
             deployment,
             data_collector={
-                "collections": {
-                    "model_inputs": {"enabled": "true", "data": {"path": "azureml://x"}}
-                }
+                "collections": {"model_inputs": {"enabled": "true", "data": {"path": "collected/"}}}
             },
         ),
-        "data.path: amlkit does not send a path yet",
+        "data.path ('collected/'): give a datastore URI",
     ),
     (
         "file name with summary only",

@@ -1,0 +1,833 @@
+"""Every CLI v2 field amlkit accepts reaches Azure, or is refused with a reason.
+
+The test walks the specs' pydantic fields (deployments, endpoints, clusters, down to
+each nested leaf) and holds each to one case of CASES:
+
+- `Sent`: a file setting the field renders another request than the file without it
+  (amlkit's component under the mock engine), and at each body path that changed,
+  azure-ai-ml's REST conversion of the same file sends the same value (canonical form
+  of Azure's models), or a difference the comparison test tolerates with its reason;
+  for a field of an inline model or environment, the registered asset's body is held
+  to azure-ai-ml's conversion of its `Model` / `Environment` instead;
+- `Elsewhere`: the field is amlkit's own and reaches another Azure resource (autoscale);
+- `Refused`: setting it is refused in one line saying why;
+- `Place`: it decides where the resource goes (its name in the URL, its kind), with the
+  test that shows it.
+
+A field with no case fails `test_every_field_has_a_case`; a `Sent` field that changes
+nothing fails its own case.
+"""
+
+from __future__ import annotations
+
+import copy
+import functools
+import hashlib
+import json
+import shutil
+import typing
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+from pydantic import BaseModel
+
+from amlkit.plan import azure_body, azure_models
+from amlkit.plan.azure_check import check_body
+from amlkit.plan.mock_engine import Recording
+from amlkit.specs import (
+    BatchDeploymentSpec,
+    BatchEndpointSpec,
+    ComputeClusterSpec,
+    ConfigError,
+    OnlineDeploymentSpec,
+    OnlineEndpointSpec,
+    load_cli_yaml,
+)
+from tests.cli_v2 import FIXTURES, azure_ai_ml_load, schema_kind
+from tests.fidelity import (
+    ML,
+    NATIVE_TYPES,
+    amlkit_body,
+    amlkit_render,
+    azure_ai_ml_body,
+    canonical,
+    differences,
+)
+from tests.plan.test_azure_fidelity import _tolerance
+
+SCHEMA = "https://azuremlschemas.azureedge.net/latest/{}.schema.json"
+ENV = {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"}
+CONDA = "../../environment/conda.yml"
+BASES: dict[str, tuple[str, dict[str, Any]]] = {
+    # kind -> (folder under the fixtures copy, the file without the field)
+    "online_deployment": (
+        "online/managed",
+        {
+            "$schema": SCHEMA.format("managedOnlineDeployment"),
+            "name": "blue",
+            "endpoint_name": "fixture-key",
+            "model": {"path": "../../model"},
+            "code_configuration": {"code": "../../onlinescoring", "scoring_script": "score.py"},
+            "environment": {**ENV, "conda_file": CONDA},
+            "instance_type": "Standard_DS3_v2",
+            "instance_count": 1,
+        },
+    ),
+    "kubernetes_deployment": (
+        "online/kubernetes",
+        {
+            "$schema": SCHEMA.format("kubernetesOnlineDeployment"),
+            "name": "green",
+            "endpoint_name": "fixture-k8s",
+            "type": "kubernetes",
+            "model": "azureml:fixture-churn:3",
+            "code_configuration": {
+                "code": "azureml:fixture-churn-scoring:1",
+                "scoring_script": "score.py",
+            },
+            "environment": "azureml:fixture-serving:2",
+            "resources": {"requests": {"cpu": "0.25", "memory": "512Mi"}},
+        },
+    ),
+    "batch_deployment": (
+        "batch",
+        {
+            "$schema": SCHEMA.format("modelBatchDeployment"),
+            "name": "classifier",
+            "endpoint_name": "fixture-batch",
+            "type": "model",
+            "model": {"path": "../model"},
+            "code_configuration": {"code": "../batchscoring", "scoring_script": "batch_score.py"},
+            "environment": {**ENV, "conda_file": "../environment/conda.yml"},
+            "compute": "azureml:batch-cluster",
+            "settings": {"mini_batch_size": 10},
+        },
+    ),
+    "online_endpoint": (
+        "online/managed",
+        {"$schema": SCHEMA.format("managedOnlineEndpoint"), "name": "fixture-key"},
+    ),
+    "batch_endpoint": (
+        "batch",
+        {"$schema": SCHEMA.format("batchEndpoint"), "name": "fixture-batch"},
+    ),
+    "compute": (
+        "compute",
+        {"$schema": SCHEMA.format("amlCompute"), "name": "cpu", "type": "amlcompute"},
+    ),
+}
+
+SPEC_BASES: dict[type[BaseModel], str] = {
+    OnlineDeploymentSpec: "online_deployment",
+    BatchDeploymentSpec: "batch_deployment",
+    OnlineEndpointSpec: "online_endpoint",
+    BatchEndpointSpec: "batch_endpoint",
+    ComputeClusterSpec: "compute",
+}
+"""The specs walked; endpoints' `deployments` are walked as the deployment specs."""
+
+UAI = (
+    "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-id/providers/"
+    "Microsoft.ManagedIdentity/userAssignedIdentities/id-serving"
+)
+
+
+@dataclass(frozen=True)
+class Sent:
+    patch: dict[str, Any]
+    base: str = ""
+    """The BASES entry to patch; default: the spec's own."""
+    before: dict[str, Any] = field(default_factory=dict)
+    """What both files set, where the field needs company (`patch` goes on top)."""
+
+
+@dataclass(frozen=True)
+class Elsewhere:
+    patch: dict[str, Any]
+    resource: str
+    reason: str
+    base: str = ""
+
+
+@dataclass(frozen=True)
+class Refused:
+    patch: dict[str, Any]
+    message: str
+    base: str = ""
+
+
+@dataclass(frozen=True)
+class Place:
+    reason: str
+    """What the field decides, and the test that shows it."""
+
+
+Case = Sent | Elsewhere | Refused | Place
+
+K8S = "kubernetes_deployment"
+TARGET_UTILIZATION = {
+    "type": "target_utilization",
+    "min_instances": 1,
+    "max_instances": 3,
+    "polling_interval": 10,
+    "target_utilization_percentage": 70,
+}
+"""Every setting given: az ml sends none it is not given, amlkit each with its default."""
+PLACE_SCHEMA = Place("decides the file's kind: tests/specs/test_file_kind.py")
+
+
+def _collector(collection: dict[str, Any], **rest: Any) -> dict[str, Any]:
+    return {
+        "data_collector": {
+            "collections": {"model_inputs": {"enabled": "true", **collection}},
+            **rest,
+        }
+    }
+
+
+def _probe(name: str, key: str, value: int) -> dict[str, Any]:
+    return {name: {key: value}}
+
+
+_INFERENCE = {
+    "liveness_route": {"port": 5001, "path": "/"},
+    "readiness_route": {"port": 5001, "path": "/ready"},
+    "scoring_route": {"port": 5001, "path": "/score"},
+}
+
+
+def _route(route: str, key: str, value: Any, conda: str) -> dict[str, Any]:
+    routes = copy.deepcopy(_INFERENCE)
+    routes[route][key] = value
+    return {"environment": {**ENV, "conda_file": conda, "inference_config": routes}}
+
+
+def _deployment_common(kind: str) -> dict[str, Case]:
+    """Fields online and batch deployments share (model, code, environment, ...)."""
+    conda = CONDA if kind == "online_deployment" else "../environment/conda.yml"
+    env = {**ENV, "conda_file": conda}
+    cases: dict[str, Case] = {
+        "$schema": PLACE_SCHEMA,
+        "name": Sent({"name": "renamed"}),
+        "endpoint_name": Sent({"endpoint_name": "renamed-endpoint"}),
+        "description": Sent({"description": "scores churn"}),
+        "tags": Sent({"tags": {"team": "ml"}}),
+        "properties": Sent({"properties": {"team": "ml"}}),
+        "model.path": Sent(
+            {"model": {"path": "../../onlinescoring" if "online" in kind else "../batchscoring"}}
+        ),
+        "model.name": Sent(
+            {"model": {"path": "../../model" if "online" in kind else "../model", "name": "churn"}}
+        ),
+        "model.version": Sent(
+            {
+                "model": {
+                    "path": "../../model" if "online" in kind else "../model",
+                    "name": "churn",
+                    "version": "7",
+                }
+            }
+        ),
+        "model.type": Sent(
+            {
+                "model": {
+                    "path": "../../model" if "online" in kind else "../model",
+                    "type": "mlflow_model",
+                }
+            }
+        ),
+        "model.description": Sent(
+            {
+                "model": {
+                    "path": "../../model" if "online" in kind else "../model",
+                    "description": "weights",
+                }
+            }
+        ),
+        "code_configuration.code": Sent(
+            {"code_configuration": {"code": "azureml:scoring:1", "scoring_script": "score.py"}}
+        ),
+        "code_configuration.scoring_script": Sent(
+            {"code_configuration": {"code": "azureml:scoring:1", "scoring_script": "other.py"}}
+        ),
+        "environment.name": Sent({"environment": {**env, "name": "serving"}}),
+        "environment.version": Sent({"environment": {**env, "version": "4"}}),
+        "environment.image": Sent(
+            {
+                "environment": {
+                    "image": "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py311-cpu-inference:latest",
+                    "conda_file": conda,
+                }
+            }
+        ),
+        "environment.conda_file": Sent({"environment": {"image": ENV["image"]}}),
+        "environment.description": Sent({"environment": {**env, "description": "serving"}}),
+        "environment.os_type": Sent({"environment": {**env, "os_type": "windows"}}),
+    }
+    for route in ("liveness_route", "readiness_route", "scoring_route"):
+        cases[f"environment.inference_config.{route}.port"] = Sent(
+            _route(route, "port", 8080, conda)
+        )
+        cases[f"environment.inference_config.{route}.path"] = Sent(
+            _route(route, "path", "/x", conda)
+        )
+    return cases
+
+
+CASES: dict[str, dict[str, Case]] = {
+    "online_deployment": {
+        **_deployment_common("online_deployment"),
+        "type": Sent(
+            {"type": "kubernetes", "$schema": SCHEMA.format("kubernetesOnlineDeployment")}
+        ),
+        "model_mount_path": Sent({"model_mount_path": "/var/model"}),
+        "environment_variables": Sent({"environment_variables": {"WORKER_COUNT": "3"}}),
+        "instance_type": Sent({"instance_type": "Standard_DS4_v2"}),
+        "instance_count": Sent({"instance_count": 3}),
+        "app_insights_enabled": Sent({"app_insights_enabled": True}),
+        "scale_settings.type": Sent({"scale_settings": TARGET_UTILIZATION}, base=K8S),
+        **{
+            f"scale_settings.{key}": Sent(
+                {"scale_settings": {**TARGET_UTILIZATION, key: value}},
+                base=K8S,
+                before={"scale_settings": TARGET_UTILIZATION},
+            )
+            for key, value in (
+                ("min_instances", 2),
+                ("max_instances", 5),
+                ("polling_interval", 30),
+                ("target_utilization_percentage", 50),
+            )
+        },
+        "request_settings.request_timeout_ms": Sent(
+            {"request_settings": {"request_timeout_ms": 9000}}
+        ),
+        "request_settings.max_concurrent_requests_per_instance": Sent(
+            {"request_settings": {"max_concurrent_requests_per_instance": 4}}
+        ),
+        "request_settings.max_queue_wait_ms": Sent(
+            {"request_settings": {"max_queue_wait_ms": 900}}
+        ),
+        **{
+            f"{probe}.{key}": Sent(_probe(probe, key, value))
+            for probe in ("liveness_probe", "readiness_probe")
+            for key, value in (
+                ("initial_delay", 30),
+                ("period", 20),
+                ("timeout", 7),
+                ("failure_threshold", 4),
+            )
+        },
+        "liveness_probe.success_threshold": Refused(
+            {"liveness_probe": {"success_threshold": 2}}, "Azure fixes it at 1"
+        ),
+        "readiness_probe.success_threshold": Sent(
+            _probe("readiness_probe", "success_threshold", 3)
+        ),
+        "egress_public_network_access": Sent({"egress_public_network_access": "disabled"}),
+        "private_network_connection": Sent({"private_network_connection": True}),
+        "data_collector.collections.enabled": Sent(_collector({"enabled": "false"})),
+        "data_collector.collections.data.name": Sent(_collector({"data": {"name": "inputs"}})),
+        "data_collector.collections.data.path": Sent(
+            _collector({"data": {"path": "azureml://datastores/workspaceblobstore/paths/in"}})
+        ),
+        "data_collector.collections.data.version": Sent(_collector({"data": {"version": "3"}})),
+        "data_collector.collections.client_id": Sent(
+            _collector({"client_id": "22222222-2222-2222-2222-222222222222"})
+        ),
+        "data_collector.sampling_rate": Sent(_collector({}, sampling_rate=0.25)),
+        "data_collector.rolling_rate": Sent(_collector({}, rolling_rate="day")),
+        "data_collector.request_logging.capture_headers": Sent(
+            _collector({}, request_logging={"capture_headers": ["x-id"]})
+        ),
+        **{
+            f"resources.{side}.{key}": Sent(
+                {
+                    "resources": {
+                        "requests": {"cpu": "0.25", "memory": "512Mi"},
+                        "limits": {"cpu": "2", "memory": "2Gi"},
+                        side: {
+                            **({"cpu": "0.25", "memory": "512Mi"} if side == "requests" else {}),
+                            key: value,
+                        },
+                    }
+                },
+                base=K8S,
+            )
+            for side, key, value in (
+                ("requests", "cpu", "0.5"),
+                ("requests", "memory", "1Gi"),
+                ("limits", "cpu", "1"),
+                ("limits", "memory", "1Gi"),
+                ("limits", "nvidia.com/gpu", "1"),
+            )
+        },
+        "resources.requests.nvidia.com/gpu": Refused(
+            {"resources": {"requests": {"cpu": "0.25", "memory": "512Mi", "nvidia.com/gpu": 1}}},
+            "GPUs go under limits only",
+            base=K8S,
+        ),
+        **{
+            f"autoscale.{path}": Elsewhere(
+                {"autoscale": patch},
+                f"{'azure-native:monitor:AutoscaleSetting'}",
+                "amlkit's autoscale: an Azure Monitor autoscale setting aimed at the deployment",
+            )
+            for path, patch in (
+                ("min_instances", {"min_instances": 1, "max_instances": 3}),
+                ("max_instances", {"max_instances": 4}),
+                ("default_instances", {"max_instances": 3, "default_instances": 2}),
+                ("cpu.scale_out_above", {"max_instances": 3, "cpu": {"scale_out_above": 60}}),
+                ("cpu.scale_in_below", {"max_instances": 3, "cpu": {"scale_in_below": 20}}),
+                ("cpu.window_minutes", {"max_instances": 3, "cpu": {"window_minutes": 15}}),
+                ("cpu.cooldown_minutes", {"max_instances": 3, "cpu": {"cooldown_minutes": 10}}),
+                ("cpu.change_count", {"max_instances": 3, "cpu": {"change_count": 2}}),
+                (
+                    "latency.scale_out_above_ms",
+                    {"max_instances": 3, "latency": {"scale_out_above_ms": 400}},
+                ),
+                (
+                    "latency.window_minutes",
+                    {
+                        "max_instances": 3,
+                        "latency": {"scale_out_above_ms": 400, "window_minutes": 9},
+                    },
+                ),
+                (
+                    "latency.cooldown_minutes",
+                    {
+                        "max_instances": 3,
+                        "latency": {"scale_out_above_ms": 400, "cooldown_minutes": 9},
+                    },
+                ),
+                (
+                    "latency.change_count",
+                    {"max_instances": 3, "latency": {"scale_out_above_ms": 400, "change_count": 2}},
+                ),
+                ("enabled", {"max_instances": 3, "enabled": True}),
+            )
+        },
+    },
+    "batch_deployment": {
+        **_deployment_common("batch_deployment"),
+        "type": Place(
+            "`model` is the only kind amlkit renders; `pipeline` is refused (tests/specs/test_file_kind.py)"
+        ),
+        "compute": Sent({"compute": "azureml:other-cluster"}),
+        "resources.instance_count": Sent({"resources": {"instance_count": 3}}),
+        **{
+            f"settings.{key}": Sent({"settings": {"mini_batch_size": 10, key: value}})
+            for key, value in (
+                ("max_concurrency_per_instance", 3),
+                ("error_threshold", 5),
+                ("logging_level", "debug"),
+                ("output_action", "summary_only"),
+                ("output_file_name", "out.csv"),
+                ("environment_variables", {"X": "1"}),
+                ("retry_settings", None),
+            )
+            if key != "retry_settings"
+        },
+        "settings.mini_batch_size": Sent({"settings": {"mini_batch_size": 4}}),
+        "settings.retry_settings.max_retries": Sent(
+            {"settings": {"mini_batch_size": 10, "retry_settings": {"max_retries": 5}}}
+        ),
+        "settings.retry_settings.timeout": Sent(
+            {"settings": {"mini_batch_size": 10, "retry_settings": {"timeout": 90}}}
+        ),
+        "settings.instance_count": Sent({"settings": {"mini_batch_size": 10, "instance_count": 3}}),
+    },
+    "online_endpoint": {
+        "$schema": PLACE_SCHEMA,
+        "name": Sent({"name": "renamed-endpoint"}),
+        "description": Sent({"description": "churn"}),
+        "tags": Sent({"tags": {"team": "ml"}}),
+        "properties": Sent({"properties": {"team": "ml"}}),
+        "auth_mode": Sent({"auth_mode": "aml_token"}),
+        "identity.type": Sent({"identity": {"type": "none"}}),
+        "identity.user_assigned_identities.resource_id": Sent(
+            {
+                "identity": {
+                    "type": "user_assigned",
+                    "user_assigned_identities": [{"resource_id": UAI}],
+                }
+            }
+        ),
+        "identity.user_assigned_identities.name": Place(
+            "names an identity of the stack's `identities:`; sent as that identity's ARM id "
+            "(tests/components/test_online_endpoint.py)"
+        ),
+        "identity.user_assigned_identities.client_id": Refused(
+            {
+                "identity": {
+                    "type": "user_assigned",
+                    "user_assigned_identities": [{"client_id": "x"}],
+                }
+            },
+            "client_id",
+        ),
+        "identity.user_assigned_identities.object_id": Refused(
+            {
+                "identity": {
+                    "type": "user_assigned",
+                    "user_assigned_identities": [{"object_id": "x"}],
+                }
+            },
+            "object_id",
+        ),
+        "public_network_access": Sent({"public_network_access": "disabled"}),
+        "compute": Sent(
+            {"compute": "azureml:k8s-compute", "$schema": SCHEMA.format("kubernetesOnlineEndpoint")}
+        ),
+        "traffic": Place(
+            "written once the deployments exist (components/online_traffic.py; "
+            "tests/components/test_endpoint_traffic_scenarios.py)"
+        ),
+        "mirror_traffic": Place("as traffic (tests/components/test_endpoint_traffic_scenarios.py)"),
+    },
+    "batch_endpoint": {
+        "$schema": PLACE_SCHEMA,
+        "name": Sent({"name": "renamed-endpoint"}),
+        "description": Sent({"description": "churn"}),
+        "tags": Sent({"tags": {"team": "ml"}}),
+        "properties": Sent({"properties": {"team": "ml"}}),
+        "auth_mode": Refused({"auth_mode": "key"}, "batch endpoints take `aad_token` only"),
+        "defaults.deployment_name": Place(
+            "written once the deployment exists (difference batch-default-written-later; "
+            "test_the_batch_default_is_written_once_deployed)"
+        ),
+    },
+    "compute": {
+        "$schema": PLACE_SCHEMA,
+        "name": Sent({"name": "renamed"}),
+        "type": Refused({"type": "computeinstance"}, "amlkit does not support compute instances"),
+        "description": Sent({"description": "training"}),
+        "location": Sent({"location": "northeurope"}),
+        "tags": Sent({"tags": {"team": "ml"}}),
+        "size": Sent({"size": "Standard_DS4_v2"}),
+        "tier": Sent({"tier": "low_priority"}),
+        "min_instances": Sent({"min_instances": 1}),
+        "max_instances": Sent({"max_instances": 8}),
+        "idle_time_before_scale_down": Sent({"idle_time_before_scale_down": 600}),
+        "ssh_public_access_enabled": Sent(
+            {"ssh_public_access_enabled": True},
+            before={"ssh_settings": {"admin_username": "ops", "ssh_key_value": "ssh-rsa AAAA x"}},
+        ),
+        "ssh_settings.admin_username": Sent(
+            {"ssh_settings": {"admin_username": "ops", "ssh_key_value": "ssh-rsa AAAA x"}}
+        ),
+        "ssh_settings.admin_password": Sent(
+            {"ssh_settings": {"admin_username": "ops", "admin_password": "Xk9!correct-horse"}}
+        ),
+        "ssh_settings.ssh_key_value": Sent(
+            {"ssh_settings": {"admin_username": "ops", "ssh_key_value": "ssh-rsa AAAA x"}}
+        ),
+        "network_settings.vnet_name": Sent(
+            {"network_settings": {"vnet_name": "vnet-ml", "subnet": "snet"}}
+        ),
+        "network_settings.subnet": Sent(
+            {
+                "network_settings": {
+                    "subnet": UAI.replace(
+                        "Microsoft.ManagedIdentity/userAssignedIdentities/id-serving",
+                        "Microsoft.Network/virtualNetworks/v/subnets/s",
+                    )
+                }
+            }
+        ),
+        "enable_node_public_ip": Sent(
+            {"enable_node_public_ip": False, "network_settings": {"vnet_name": "v", "subnet": "s"}}
+        ),
+        "identity.type": Sent({"identity": {"type": "system_assigned"}}),
+        "identity.user_assigned_identities.resource_id": Sent(
+            {
+                "identity": {
+                    "type": "user_assigned",
+                    "user_assigned_identities": [{"resource_id": UAI}],
+                }
+            }
+        ),
+        "identity.user_assigned_identities.name": Place(
+            "names an identity of the stack's `identities:` (tests/components/test_compute_cluster.py)"
+        ),
+        "identity.user_assigned_identities.client_id": Refused(
+            {
+                "identity": {
+                    "type": "user_assigned",
+                    "user_assigned_identities": [{"client_id": "x"}],
+                }
+            },
+            "client_id",
+        ),
+        "identity.user_assigned_identities.object_id": Refused(
+            {
+                "identity": {
+                    "type": "user_assigned",
+                    "user_assigned_identities": [{"object_id": "x"}],
+                }
+            },
+            "object_id",
+        ),
+    },
+}
+
+
+# -- the walk ---------------------------------------------------------------------------
+
+
+def _models(annotation: Any) -> Iterator[type[BaseModel]]:
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        yield annotation
+    for argument in typing.get_args(annotation):
+        yield from _models(argument)
+
+
+def leaf_fields(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
+    """Every leaf field of a spec, dotted by its CLI v2 names (aliases)."""
+    for name, info in model.model_fields.items():
+        key = f"{prefix}{info.alias or name}"
+        nested = list(_models(info.annotation))
+        if any(m in SPEC_BASES for m in nested):
+            continue  # an endpoint's deployments: walked as their own spec
+        if nested:
+            for sub in nested:
+                yield from leaf_fields(sub, f"{key}.")
+        else:
+            yield key
+
+
+WALKED = sorted(
+    (kind, path) for spec, kind in SPEC_BASES.items() for path in set(leaf_fields(spec))
+)
+
+
+def test_every_field_has_a_case() -> None:
+    """A field the specs accept with no case here neither reaches Azure nor is refused."""
+    missing = [f"{kind}: {path}" for kind, path in WALKED if path not in CASES[kind]]
+    assert missing == []
+    stale = [
+        f"{kind}: {path}"
+        for kind, cases in CASES.items()
+        for path in cases
+        if (kind, path) not in WALKED
+    ]
+    assert stale == []
+    assert len(WALKED) > 150  # the walk reaches nested blocks
+
+
+# -- rendering ---------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A copy of the fixtures (models, scoring code, conda file) to write files beside."""
+    root = tmp_path_factory.mktemp("fields") / "cli-v2"
+    shutil.copytree(FIXTURES, root)
+    return root
+
+
+def _merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
+    out = copy.deepcopy(base)
+    for key, value in patch.items():
+        if (
+            isinstance(value, dict)
+            and isinstance(out.get(key), dict)
+            and key
+            not in (
+                "model",
+                "environment",
+                "code_configuration",
+            )
+        ):
+            out[key] = _merge(out[key], value)
+        else:
+            out[key] = copy.deepcopy(value)
+    return out
+
+
+def _file(corpus: Path, base: str, patch: Mapping[str, Any]) -> Path:
+    """The base file with `patch` on top, named by its content (so equal files render once)."""
+    folder, doc = BASES[base]
+    text = yaml.safe_dump(_merge(doc, patch), sort_keys=False)
+    file = corpus / folder / f"field-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yml"
+    file.write_text(text)
+    return file
+
+
+def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
+    if isinstance(value, dict) and value:
+        found: dict[str, Any] = {}
+        for key, item in value.items():
+            found |= _flat(item, f"{prefix}.{key}" if prefix else str(key))
+        return found
+    return {prefix: json.dumps(value, sort_keys=True, default=str)}
+
+
+@functools.cache
+def _render(file: Path) -> Recording:
+    """Each file rendered once (a case renders it for its inputs, body and assets)."""
+    return amlkit_render(file)
+
+
+def _requests(file: Path) -> set[tuple[str, str, str]]:
+    """(type, path, value) of every input of every Azure resource amlkit renders."""
+    found = set()
+    for resource in _render(file).resources:
+        if resource.type.startswith("azure-native:"):
+            for path, value in _flat(resource.inputs).items():
+                found.add((resource.type, path, value))
+    return found
+
+
+def _encoded(rest: Any) -> dict[str, Any]:
+    from azure.ai.ml._restclient.arm_ml_service._utils.model_base import SdkJSONEncoder
+
+    class Encoder(SdkJSONEncoder):
+        def default(self, o: Any) -> Any:
+            try:
+                return super().default(o)  # type: ignore[no-untyped-call]
+            except TypeError:
+                return str(o)
+
+    body: dict[str, Any] = json.loads(json.dumps(rest, cls=Encoder, exclude_readonly=True))
+    return body
+
+
+def _asset_bodies(file: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
+    """amlkit's and azure-ai-ml's canonical bodies of the file's inline model and
+    environment, by azure-native type."""
+    entity = azure_ai_ml_load(file)
+    recording = _render(file)
+    found = {}
+    for typ, theirs in (
+        ("ModelVersion", getattr(entity, "model", None)),
+        ("EnvironmentVersion", getattr(entity, "environment", None)),
+    ):
+        mine = recording.of_type(f"{ML}:{typ}")
+        if not mine or theirs is None or isinstance(theirs, str):
+            continue
+        model = azure_models.model_for(f"{ML}:{typ}")
+        assert model is not None
+        ours = azure_body.request_body(f"{ML}:{typ}", mine[0].inputs, model)
+        found[typ] = (
+            check_body(ours, model)[0],
+            check_body(_encoded(theirs._to_rest_object()), model)[0],
+        )
+    return found
+
+
+_ASSET_TYPES = ("ModelVersion", "EnvironmentVersion")
+
+
+def _assets_as_azure_ai_ml(file: Path, changed: set[str]) -> None:
+    """An inline model's or environment's registration: amlkit's body is azure-ai-ml's
+    conversion of its `Model` / `Environment`, apart from the upload's URI and amlkit's
+    content hash."""
+    bodies = _asset_bodies(file)
+    assert changed <= set(bodies), f"{changed - set(bodies)}: no azure-ai-ml asset to hold it to"
+    for typ in changed:
+        our_asset, their_asset = bodies[typ]
+        unexplained = {
+            p: v
+            for p, v in differences(our_asset, their_asset).items()
+            if p not in _ASSET_IDS
+            and not (v[0] in (None, {}) and v[1] in (None, {}, False))
+            and not _ASSET_SAME.get(p, lambda ours, theirs: False)(*v)
+        }
+        assert unexplained == {}, f"{typ}: {unexplained}"
+
+
+_ASSET_SAME: dict[str, Any] = {
+    # Azure's defaults, which azure-native's Args write out
+    "properties.autoRebuild": lambda ours, theirs: (ours, theirs) == ("Disabled", None),
+    "properties.osType": lambda ours, theirs: (ours, theirs) == ("Linux", None),
+    # asset naming, as asset ids: amlkit registers every inline asset under a name
+    # (`<deployment>-model` / `-env`) and a content-hash version, where az ml registers an
+    # unnamed one anonymously (amlkit.specs.asset_uses)
+    "properties.isAnonymous": lambda ours, theirs: (ours, theirs) == (False, True),
+    # az ml reads the conda file as YAML and writes it back; amlkit sends its text
+    "properties.condaFile": lambda ours, theirs: yaml.safe_load(ours) == yaml.safe_load(theirs),
+}
+"""Asset body differences with the same meaning to Azure, each with its reason."""
+
+# Paths of an asset body only the upload or amlkit's naming decides (asset ids).
+_ASSET_IDS = {"properties.modelUri", "properties.properties.amlkit-content-sha256"}
+
+
+CASE_PARAMS = [
+    pytest.param(kind, path, id=f"{kind}:{path}")
+    for kind, path in WALKED
+    if isinstance(CASES[kind].get(path), Sent | Elsewhere | Refused)
+]
+
+
+@pytest.mark.parametrize(("kind", "path"), CASE_PARAMS)
+def test_the_field_reaches_azure_or_is_refused(corpus: Path, kind: str, path: str) -> None:
+    case = CASES[kind][path]
+    assert isinstance(case, Sent | Elsewhere | Refused)
+    base = case.base or kind
+    before_patch = case.before if isinstance(case, Sent) else {}
+    file = _file(corpus, base, _merge(before_patch, case.patch))
+    if isinstance(case, Refused):
+        with pytest.raises(ConfigError) as caught:
+            load_cli_yaml(file)
+        (line,) = str(caught.value).splitlines()
+        assert case.message in line and file.name in line
+        return
+    plain = _file(corpus, base, before_patch)
+    changed = _requests(plain) ^ _requests(file)
+    assert changed, f"{path}: setting it changes nothing amlkit sends"
+    if isinstance(case, Elsewhere):
+        assert {typ for typ, _, _ in changed} == {case.resource}, case.reason
+        return
+    _same_as_azure_ai_ml(plain, file)
+    assets = {typ.removeprefix(f"{ML}:") for typ, _, _ in changed} & set(_ASSET_TYPES)
+    if assets:
+        _assets_as_azure_ai_ml(file, assets)
+
+
+_URL_NAMES = {
+    "OnlineDeployment": {"deploymentName": "name", "endpointName": "endpoint_name"},
+    "BatchDeployment": {"deploymentName": "name", "endpointName": "endpoint_name"},
+    "OnlineEndpoint": {"endpointName": "name"},
+    "BatchEndpoint": {"endpointName": "name"},
+    "Compute": {"computeName": "name"},
+}
+"""The names in a resource's PUT URL, as azure-native's inputs and azure-ai-ml's entity
+attributes hold them."""
+
+
+def _same_as_azure_ai_ml(plain: Path, file: Path) -> None:
+    """The names in the URL are azure-ai-ml's, and at each body path the field changed,
+    azure-ai-ml sends what amlkit sends."""
+    typ = NATIVE_TYPES[schema_kind(file)]
+    (resource,) = _render(file).of_type(f"{ML}:{typ}")
+    entity = azure_ai_ml_load(file)
+    for url, attr in _URL_NAMES[typ].items():
+        assert resource.inputs[url] == getattr(entity, attr), url
+    ours_before, _ = canonical(plain, amlkit_body(plain, _render(plain)))
+    ours, _ = canonical(file, amlkit_body(file, _render(file)))
+    theirs, _ = canonical(file, azure_ai_ml_body(file))
+    moved = differences(ours_before, ours)
+    for body_path in moved:
+        pair = differences(ours, theirs).get(body_path)
+        if pair is None:
+            continue  # the same in both bodies
+        if _tolerance(body_path, *pair) is not None:
+            continue
+        if body_path.startswith(("properties.model", "properties.environmentId")):
+            # an inline asset's new version: its registration must match az ml's instead
+            for typ, (our_asset, their_asset) in _asset_bodies(file).items():
+                unexplained = {
+                    p: v
+                    for p, v in differences(our_asset, their_asset).items()
+                    if p not in _ASSET_IDS
+                    and not (v[0] in (None, {}) and v[1] in (None, {}, False))
+                }
+                assert unexplained == {}, f"{typ}: {unexplained}"
+            continue
+        raise AssertionError(f"{body_path}: amlkit sends {pair[0]!r}, azure-ai-ml {pair[1]!r}")
