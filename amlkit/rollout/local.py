@@ -7,10 +7,11 @@ through the front's control route (`GET/PUT /.amlkit/traffic`, local/router.py),
 also names each deployment's amlkit-serve URL.
 
 Readings: amlkit-serve's counters are totals since it started, so the source keeps a
-scrape of every deployment whenever the split is written and whenever a window is read;
-a window's reading is the difference between the last scrape at or before its start and
-a scrape at its end (counters `amlkit_requests_total` by status, and the
-`amlkit_request_duration_seconds` histogram, of the `/score` route). Latency
+scrape of every deployment whenever the split is written and whenever a window is read
+(a window starts at a write, or where the last one read ended); a window's reading is
+the difference between the scrape nearest its start and a scrape at its end (counters
+`amlkit_requests_total` by status, and the `amlkit_request_duration_seconds` histogram,
+of the `/score` route). Latency
 percentiles are interpolated within the histogram's buckets as Prometheus'
 `histogram_quantile` does. A deployment that restarted in the window (a counter went
 down) is read from zero. Metrics lag: none.
@@ -156,8 +157,8 @@ class LocalMetrics:
             end = self._scrape(name)
             with self._lock:
                 scrapes = list(self._scrapes[name])
-            before = [s for s in scrapes if s.at <= window.start]
-            start = before[-1] if before else (scrapes[0] if scrapes else None)
+            earlier = [s for s in scrapes if s is not end]
+            start = min(earlier, key=lambda s: abs(s.at - window.start), default=None)
             if end is None or start is None:
                 out[name] = Reading(name)
                 continue

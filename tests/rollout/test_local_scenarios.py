@@ -218,7 +218,10 @@ def test_a_healthy_candidate_reaches_100_through_every_step(served: Served, tmp_
     result, sent = _walk(served, _spec(smoke=smoke, shadow=shadow), tmp_path / "state.json")
 
     assert result.status == "promoted", result.reason
-    smoked, shadowed, *_ = result.steps
+    smoked, *_ = result.steps
+    # A window is inconclusive (and extended) only when a loaded machine sent too few.
+    *quiet, shadowed = [s for s in result.steps if s.phase == "shadow"]
+    assert all(s.verdict == "inconclusive" for s in quiet)
     # Smoke: straight to green with the deployment header, every answer 200.
     assert (smoked.phase, smoked.verdict, dict(smoked.readings["green"].statuses)) == (
         "smoke",
