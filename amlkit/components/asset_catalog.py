@@ -27,6 +27,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any, Literal
 
 import pulumi
 from pulumi_azure_native import authorization, storage
@@ -46,8 +47,17 @@ from amlkit.specs.asset_uses import (
     model_registration,
     slug,
 )
-from amlkit.specs.assets import CodeConfiguration, ModelAsset, Route
+from amlkit.specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset, Route
+from amlkit.specs.pipeline_batch_deployment import PipelineBatchDeploymentSpec
+from amlkit.specs.pipeline_component import CommandComponentSpec, PipelineComponentSpec
 
+from .component_spec import (
+    ANONYMOUS,
+    command_component_spec,
+    component_version,
+    from_job_spec,
+    pipeline_component_spec,
+)
 from .workspace_ref import WorkspaceRef
 
 _REFERENCE = re.compile(r"^azureml:(?P<name>[^:@]+)(?::(?P<version>.+)|@latest)$")
@@ -72,6 +82,8 @@ class AssetIds:
     code_id: pulumi.Output[str] | None
     environment_id: pulumi.Output[str] | None
     """None for a no-code deployment (Azure picks the environment)."""
+    component_id: pulumi.Output[str] | None = None
+    """A pipeline-component deployment's component (registered, or a reference resolved)."""
 
 
 class AssetCatalog(pulumi.ComponentResource):
@@ -102,6 +114,7 @@ class AssetCatalog(pulumi.ComponentResource):
             model_id=self._model(use.model, use.owner) if use.model is not None else None,
             code_id=self._code(use.code, use.owner) if use.code is not None else None,
             environment_id=None if use.no_code else self._environment(use),
+            component_id=self._pipeline(use.pipeline) if use.pipeline is not None else None,
         )
 
     # -- references -----------------------------------------------------------------
@@ -123,6 +136,7 @@ class AssetCatalog(pulumi.ComponentResource):
             "models": ml.get_model_container_output,
             "codes": ml.get_code_container_output,
             "environments": ml.get_environment_container_output,
+            "components": ml.get_component_container_output,
         }[kind]
         container = getter(
             name=name,
@@ -206,7 +220,9 @@ class AssetCatalog(pulumi.ComponentResource):
     def _code(self, code: CodeConfiguration, owner: str) -> pulumi.Output[str]:
         if not is_local_code(code):
             return self._reference_id("codes", code.code)
-        path = Path(code.code)
+        return self._code_folder(Path(code.code), owner)
+
+    def _code_folder(self, path: Path, owner: str) -> pulumi.Output[str]:
         digest = content_hash(path)
         reg = code_registration(owner, digest)
         known = self._once(reg)
@@ -229,13 +245,21 @@ class AssetCatalog(pulumi.ComponentResource):
         return registered.id
 
     def _environment(self, use: AssetUse) -> pulumi.Output[str]:
-        environment, owner = use.environment, use.owner
+        return self._environment_of(use.environment, use.owner, use.kind, use.where)
+
+    def _environment_of(
+        self,
+        environment: EnvironmentAsset | str | None,
+        owner: str,
+        kind: Literal["online", "batch"],
+        where: str,
+    ) -> pulumi.Output[str]:
         if isinstance(environment, str):
             return self._reference_id("environments", environment)
         if environment is None or not is_own_environment(environment):
-            default = self._defaults[use.kind]
+            default = self._defaults[kind]
             if default is None:  # the stack program always passes both
-                raise ValueError(f"amlkit bug: {use.where} has no {use.kind} image environment")
+                raise ValueError(f"amlkit bug: {where} has no {kind} image environment")
             return pulumi.Output.from_input(default)
         reg = environment_registration(environment, owner, environment_hash(environment))
         known = self._once(reg)
@@ -265,6 +289,98 @@ class AssetCatalog(pulumi.ComponentResource):
         )
         self._id_of(reg, registered)
         return registered.id
+
+    # -- pipeline components ------------------------------------------------------------
+
+    def _pipeline(self, deployment: PipelineBatchDeploymentSpec) -> pulumi.Output[str]:
+        """The component a pipeline-component deployment runs, as `az ml` resolves it."""
+        if deployment.job_definition is not None:
+            return self._from_job(deployment.job_definition)
+        if isinstance(deployment.component, PipelineComponentSpec):
+            return self._pipeline_component(deployment.component, deployment.name)
+        assert deployment.component is not None  # the spec requires one of the two
+        return self._reference_id("components", deployment.component)
+
+    def _component_version(
+        self, version: str, label: str, spec: pulumi.Input[Any], description: str | None
+    ) -> pulumi.Output[str]:
+        reg = Registration("component", ANONYMOUS, version, False)
+        known = self._once(reg)
+        if known is not None:
+            return known
+        registered = ml.ComponentVersion(
+            f"{self._name}-component-{slug(label)}-{version[:12]}",
+            name=ANONYMOUS,
+            version=version,
+            resource_group_name=self._ws.resource_group_name,
+            workspace_name=self._ws.workspace_name,
+            properties=ml.ComponentVersionPropertiesArgs(
+                component_spec=spec,
+                description=description,
+                is_anonymous=True,
+                properties={},
+                tags={},
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._id_of(reg, registered)
+        return registered.id
+
+    def _command_component(
+        self, spec: CommandComponentSpec, owner: str, where: str
+    ) -> tuple[pulumi.Output[str], str]:
+        """Its code uploaded and registered, its environment registered, then itself;
+        returns its id and the content digest its pipeline's version hashes."""
+        code_digest = content_hash(Path(spec.code)) if spec.code is not None else ""
+        code_id: pulumi.Output[str] | None = None
+        if spec.code is not None:
+            code_id = (
+                self._reference_id("codes", spec.code)
+                if spec.code.startswith(("azureml:", "/subscriptions/"))
+                else self._code_folder(Path(spec.code), owner)
+            )
+        environment = spec.environment
+        env_digest = environment if isinstance(environment, str) else environment_hash(environment)
+        environment_id = self._environment_of(environment, owner, "batch", where)
+        version = component_version(
+            command_component_spec(spec, "", None, ""), code_digest, env_digest
+        )
+        body = pulumi.Output.all(code_id, environment_id).apply(
+            lambda ids: command_component_spec(spec, version, ids[0], ids[1])
+        )
+        label = spec.name or "command"
+        return self._component_version(version, label, body, spec.description), version
+
+    def _pipeline_component(self, spec: PipelineComponentSpec, owner: str) -> pulumi.Output[str]:
+        where = f"deployment {owner!r} component {spec.name!r}"
+        step_ids: dict[str, pulumi.Output[str]] = {}
+        digests: list[str] = []
+        for name, step in spec.jobs.items():
+            if step.local is not None:
+                step_ids[name], digest = self._command_component(
+                    step.local, owner, f"{where} step {name!r}"
+                )
+            else:
+                assert isinstance(step.component, str)
+                step_ids[name] = self._reference_id("components", step.component)
+                digest = step.component
+            digests.append(f"{name}={digest}")
+        version = component_version(
+            pipeline_component_spec(spec, "", dict.fromkeys(spec.jobs, "")), *digests
+        )
+        body = pulumi.Output.all(**step_ids).apply(
+            lambda ids: pipeline_component_spec(spec, version, ids)
+        )
+        return self._component_version(version, spec.name, body, spec.description)
+
+    def _from_job(self, job: str) -> pulumi.Output[str]:
+        """az ml derives the component from the job (`PipelineComponent(source_job_id=)`)
+        and names the job as the deployment gives it, without `azureml:`."""
+        source = job.removeprefix("azureml:")
+        version = component_version(from_job_spec(source, ""))
+        return self._component_version(
+            version, f"job-{source.rsplit('/', 1)[-1]}", from_job_spec(source, version), None
+        )
 
 
 def _key(registration: Registration) -> tuple[str, str, str]:

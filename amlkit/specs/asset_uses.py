@@ -16,15 +16,18 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from .assets import CodeConfiguration, EnvironmentAsset, ModelAsset
 from .loader import read_text
 from .scoring_image import SCORING_IMAGE
 
+if TYPE_CHECKING:
+    from .pipeline_batch_deployment import PipelineBatchDeploymentSpec
+
 _SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
-AssetKind = Literal["model", "code", "environment"]
+AssetKind = Literal["model", "code", "environment", "component"]
 
 
 class UsesAssets(Protocol):
@@ -53,6 +56,8 @@ class AssetUse:
     model: ModelAsset | str | None
     code: CodeConfiguration | None
     environment: EnvironmentAsset | str | None
+    pipeline: PipelineBatchDeploymentSpec | None = None
+    """A pipeline-component deployment: its component (or job) is registered instead."""
 
     @property
     def no_code(self) -> bool:
@@ -76,6 +81,20 @@ def asset_use(
         model=deployment.model,
         code=deployment.code_configuration,
         environment=deployment.environment,
+    )
+
+
+def pipeline_use(endpoint: str, deployment: PipelineBatchDeploymentSpec) -> tuple[str, AssetUse]:
+    """A pipeline-component deployment names no model, code or environment of its
+    own; its steps' code and environments are registered with its component."""
+    return use_key(endpoint, deployment.name), AssetUse(
+        owner=deployment.name,
+        kind="batch",
+        where=f"batch endpoint {endpoint!r} deployment {deployment.name!r}",
+        model=None,
+        code=None,
+        environment=None,
+        pipeline=deployment,
     )
 
 

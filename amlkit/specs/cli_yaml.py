@@ -22,6 +22,7 @@ from .errors import ConfigError, Problem, Source, display_path, problems_from_va
 from .loader import load_yaml
 from .online_deployment import OnlineDeploymentSpec
 from .online_endpoint import OnlineEndpointSpec
+from .pipeline_batch_deployment import PipelineBatchDeploymentSpec
 
 Kind = Literal[
     "online_endpoint", "online_deployment", "batch_endpoint", "batch_deployment", "compute"
@@ -35,11 +36,11 @@ SCHEMA_KINDS: dict[str, Kind] = {
     "batchEndpoint": "batch_endpoint",
     "modelBatchDeployment": "batch_deployment",
     "batchDeployment": "batch_deployment",
+    "pipelineComponentBatchDeployment": "batch_deployment",
     "amlCompute": "compute",
 }
 
 UNSUPPORTED_SCHEMAS: dict[str, str] = {
-    "pipelineComponentBatchDeployment": "pipeline-component batch deployments",
     "computeInstance": "compute instances",
     "kubernetesCompute": "Kubernetes compute files (attach a cluster with `amlkit:kubernetes`)",
     "vmCompute": "attached virtual machines",
@@ -102,16 +103,6 @@ def read_document(
                 )
             ]
         )
-    if kind == "batch_deployment" and doc.get("type") == "pipeline":
-        raise ConfigError(
-            [
-                Problem(
-                    shown,
-                    "type",
-                    "amlkit does not support pipeline-component batch deployments yet",
-                )
-            ]
-        )
     return kind, rebase(doc, file.parent, base or file.parent)
 
 
@@ -126,19 +117,26 @@ def rebase(doc: dict[str, Any], folder: Path, base: Path) -> dict[str, Any]:
             continue
         fixed = dict(value)
         for name in fields:
-            path = fixed.get(name)
-            if (
-                isinstance(path, str)
-                and path
-                and not path.startswith(("azureml:", "~"))
-                and "://" not in path
-                and "\x00" not in path
-                and not Path(path).is_absolute()
-            ):
-                target = os.path.normpath(os.path.join(os.path.abspath(folder), path))
-                fixed[name] = os.path.relpath(target, os.path.abspath(base))
+            fixed[name] = _rebased(fixed.get(name), folder, base)
         out[block] = fixed
+    # A pipeline-component deployment's `component` file, at the top of the document.
+    if "component" in out:
+        out["component"] = _rebased(out["component"], folder, base)
     return out
+
+
+def _rebased(path: Any, folder: Path, base: Path) -> Any:
+    if (
+        isinstance(path, str)
+        and path
+        and not path.startswith(("azureml:", "~", "/subscriptions/"))
+        and "://" not in path
+        and "\x00" not in path
+        and not Path(path).is_absolute()
+    ):
+        target = os.path.normpath(os.path.join(os.path.abspath(folder), path))
+        return os.path.relpath(target, os.path.abspath(base))
+    return path
 
 
 def load_cli_yaml(
@@ -147,11 +145,25 @@ def load_cli_yaml(
     """Load one CLI v2 YAML file as its spec, or raise `ConfigError`."""
     path = Path(file)
     kind, doc = read_document(path, expected)
+    model = model_for(kind, doc)
     try:
-        return MODELS[kind].model_validate(
+        return model.model_validate(
             doc, context={"base_dir": path.parent, "check_paths": check_paths}
         )
     except ValidationError as exc:
         raise ConfigError(
-            problems_from_validation(exc, doc, root=Source(path), model=MODELS[kind])
+            problems_from_validation(exc, doc, root=Source(path), model=model)
         ) from None
+
+
+def model_for(kind: Kind, doc: Mapping[str, Any]) -> type[Spec]:
+    """The spec a document loads as: a batch deployment with `type: pipeline` is a
+    pipeline-component one, whatever its `$schema` says (as azure-ai-ml reads it)."""
+    kind_type = doc.get("type")
+    if (
+        kind == "batch_deployment"
+        and isinstance(kind_type, str)
+        and kind_type.lower() == "pipeline"
+    ):
+        return PipelineBatchDeploymentSpec
+    return MODELS[kind]
