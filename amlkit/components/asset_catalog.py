@@ -302,7 +302,14 @@ class AssetCatalog(pulumi.ComponentResource):
         return self._reference_id("components", deployment.component)
 
     def _component_version(
-        self, version: str, label: str, spec: pulumi.Input[Any], description: str | None
+        self,
+        version: str,
+        label: str,
+        spec: pulumi.Input[Any],
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        *,
+        command: bool = False,
     ) -> pulumi.Output[str]:
         reg = Registration("component", ANONYMOUS, version, False)
         known = self._once(reg)
@@ -314,12 +321,15 @@ class AssetCatalog(pulumi.ComponentResource):
             version=version,
             resource_group_name=self._ws.resource_group_name,
             workspace_name=self._ws.workspace_name,
-            properties=ml.ComponentVersionPropertiesArgs(
+            # A TypedDict: the Args class would add `isArchived`, which azure-ai-ml sends
+            # for command components only.
+            properties=ml.ComponentVersionPropertiesArgsDict(
                 component_spec=spec,
                 description=description,
                 is_anonymous=True,
+                is_archived=False if command else None,
                 properties={},
-                tags={},
+                tags=dict(tags or {}),
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
@@ -349,7 +359,10 @@ class AssetCatalog(pulumi.ComponentResource):
             lambda ids: command_component_spec(spec, version, ids[0], ids[1])
         )
         label = spec.name or "command"
-        return self._component_version(version, label, body, spec.description), version
+        component_id = self._component_version(
+            version, label, body, spec.description, spec.tags, command=True
+        )
+        return component_id, version
 
     def _pipeline_component(self, spec: PipelineComponentSpec, owner: str) -> pulumi.Output[str]:
         where = f"deployment {owner!r} component {spec.name!r}"
@@ -371,7 +384,7 @@ class AssetCatalog(pulumi.ComponentResource):
         body = pulumi.Output.all(**step_ids).apply(
             lambda ids: pipeline_component_spec(spec, version, ids)
         )
-        return self._component_version(version, spec.name, body, spec.description)
+        return self._component_version(version, spec.name, body, spec.description, spec.tags)
 
     def _from_job(self, job: str) -> pulumi.Output[str]:
         """az ml derives the component from the job (`PipelineComponent(source_job_id=)`)
@@ -379,7 +392,7 @@ class AssetCatalog(pulumi.ComponentResource):
         source = job.removeprefix("azureml:")
         version = component_version(from_job_spec(source, ""))
         return self._component_version(
-            version, f"job-{source.rsplit('/', 1)[-1]}", from_job_spec(source, version), None
+            version, f"job-{source.rsplit('/', 1)[-1]}", from_job_spec(source, version)
         )
 
 

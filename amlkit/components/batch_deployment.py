@@ -133,11 +133,13 @@ class BatchDeployment(pulumi.ComponentResource):
             resource_group_name=ws.resource_group_name,
             workspace_name=ws.workspace_name,
             location=ws.location,
-            properties=ml.BatchDeploymentPropertiesArgs(
+            # A TypedDict, not the Args class: the Args class would add `loggingLevel`
+            # and `outputAction` defaults that az ml does not send for a pipeline.
+            properties=ml.BatchDeploymentPropertiesArgsDict(
                 description=spec.description,
-                deployment_configuration=ml.BatchPipelineComponentDeploymentConfigurationArgs(
+                deployment_configuration=ml.BatchPipelineComponentDeploymentConfigurationArgsDict(
                     deployment_configuration_type="PipelineComponent",
-                    component_id=ml.IdAssetReferenceArgs(
+                    component_id=ml.IdAssetReferenceArgsDict(
                         reference_type="Id", asset_id=args.assets.component_id
                     ),
                     settings=settings,

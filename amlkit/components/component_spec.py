@@ -101,6 +101,7 @@ def command_component_spec(
     if code_id is not None:
         body["code"] = _azureml(code_id)
     body["is_deterministic"] = spec.is_deterministic
+    body["_source"] = SOURCE
     return body
 
 
@@ -162,7 +163,8 @@ def pipeline_component_spec(
         jobs[name] = node
     body["jobs"] = jobs
     body["_source"] = SOURCE
-    body["sourceJobId"] = None
+    # azure-ai-ml also sends `"sourceJobId": null`; the engine drops null values from
+    # a dict input, and an absent key means the same to Azure.
     return body
 
 
