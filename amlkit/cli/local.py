@@ -159,6 +159,10 @@ def batch(
     output_file_name, as [bold]az ml batch-endpoint invoke --input[/] runs it on the
     cluster. Prints the job summary; exits with the runner's code (0 ran, 1 aborted or
     init() failed, 2 bad input, 130 interrupted).
+
+    A pipeline-component deployment ([bold]type: pipeline[/]) runs its python command
+    steps here in order, [bold]--input[/] bound to the pipeline's data input (exit 0
+    every step ran, 1 a step failed), or is refused in one line saying why.
     """
     if importlib.util.find_spec("amlkit_runtime") is None:
         raise fail(

@@ -1,4 +1,4 @@
-"""The models, code and environments a stack's deployments use, registered once.
+"""The models, code, environments and components a stack's deployments use, registered once.
 
 Assets are handled as `az ml` handles them:
 - a registered reference (`azureml:name:version`) becomes the full ARM id Azure
@@ -12,7 +12,13 @@ Assets are handled as `az ml` handles them:
 - an inline environment (image, optionally a conda file) becomes an environment
   version; an omitted environment, or `image: scoring-image`, is the stack's own
   runtime image: the online one for online deployments, the batch one (with Azure's
-  batch driver requirements) for batch deployments.
+  batch driver requirements) for batch deployments;
+- a pipeline-component batch deployment's local component is registered as
+  `az ml batch-deployment create` registers it: each step's code and environment as
+  above, then each command component and the pipeline component as anonymous
+  component versions (`azureml_anonymous`, versioned by a hash of their content)
+  whose `componentSpec` is azure-ai-ml's (`component_spec.py`); a deployment from a
+  job registers the component az ml derives from the job (`sourceJobId`).
 
 One catalog registers every deployment's assets in its constructor, and two
 deployments naming the same asset share one registration: in Azure an asset
