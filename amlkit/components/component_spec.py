@@ -109,16 +109,37 @@ def _azureml(arm_id: str) -> str:
     return arm_id if arm_id.startswith("azureml:") else f"azureml:{arm_id}"
 
 
+_MODES = {
+    "ro_mount": "ReadOnlyMount",
+    "rw_mount": "ReadWriteMount",
+    "download": "Download",
+    "upload": "Upload",
+    "direct": "Direct",
+    "eval_mount": "EvalMount",
+}
+"""Delivery modes in REST spelling (azure-ai-ml's `INPUT_/OUTPUT_MOUNT_MAPPING_TO_REST`)."""
+
+
+def _bare(reference: str) -> str:
+    """azure-ai-ml drops `azureml:` from `azureml:name:version` (not from `azureml://`)."""
+    return reference if reference.startswith("azureml://") else reference.removeprefix("azureml:")
+
+
+def _data(value: StepData, kind: str) -> dict[str, Any]:
+    data: dict[str, Any] = {}
+    if value.path is not None:
+        data["uri"] = _bare(value.path)
+    if value.mode is not None:
+        data["mode"] = _MODES[value.mode]
+    data[kind] = value.type or "uri_folder"
+    return data
+
+
 def _step_input(value: StepValue) -> dict[str, Any] | None:
     if value is None:
         return None
     if isinstance(value, StepData):
-        data: dict[str, Any] = {"job_input_type": value.type or "uri_folder"}
-        if value.path is not None:
-            data["uri"] = value.path
-        if value.mode is not None:
-            data["mode"] = value.mode
-        return data
+        return _data(value, "job_input_type")
     return {"value": _value(value), "job_input_type": "literal"}
 
 
@@ -126,12 +147,7 @@ def _step_output(value: StepValue) -> dict[str, Any] | None:
     if value is None:
         return None
     if isinstance(value, StepData):
-        data: dict[str, Any] = {"job_output_type": value.type or "uri_folder"}
-        if value.path is not None:
-            data["uri"] = value.path
-        if value.mode is not None:
-            data["mode"] = value.mode
-        return data
+        return _data(value, "job_output_type")
     return {"value": _value(value), "type": "literal"}
 
 
@@ -151,7 +167,7 @@ def pipeline_component_spec(
         if step.display_name is not None:
             node["display_name"] = step.display_name
         if step.compute is not None:
-            node["computeId"] = step.compute
+            node["computeId"] = _bare(step.compute)
         inputs = {k: v for k, v in ((k, _step_input(v)) for k, v in step.inputs.items()) if v}
         if inputs:
             node["inputs"] = inputs

@@ -7,10 +7,12 @@ builds, apart from asset ids."""
 from __future__ import annotations
 
 import json
+import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
+import yaml
 
 from amlkit.components.asset_catalog import AssetCatalog, AssetCatalogArgs
 from amlkit.components.batch_deployment import BatchDeployment, BatchDeploymentArgs
@@ -273,3 +275,30 @@ def test_component_specs_are_azure_ai_ml_s_apart_from_ids_and_versions(
         version = {k: v for k, v in inputs["properties"].items() if k != "componentSpec"}
         expected = {k: v for k, v in theirs[display].items() if k != "componentSpec"}
         assert version == {k: v for k, v in expected.items() if v is not None}, display
+
+
+def test_step_data_compute_and_literals_are_written_as_azure_ai_ml_writes_them(
+    tmp_path: Path, render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef
+) -> None:
+    folder = tmp_path / "pipeline"
+    shutil.copytree(PIPELINE, folder)
+    doc = yaml.safe_load((folder / "pipeline.yml").read_text())
+    prepare, score = doc["jobs"]["prepare"], doc["jobs"]["score"]
+    prepare["inputs"]["data"] = {"type": "uri_folder", "path": "azureml:raw:1", "mode": "download"}
+    prepare["outputs"]["prepared"] = {"type": "uri_folder", "mode": "upload"}
+    score.update(compute="azureml:gpu-cluster", display_name="Scoring")
+    score["inputs"]["threshold"] = 0.7
+    (folder / "pipeline.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    recording, _ = render_file(render, environment, workspace_ref, folder / "deployment.yml")
+    ours = _components(recording)["Prepare and score"]["properties"]["componentSpec"]["jobs"]
+    entity = _azure_ai_ml(folder / "deployment.yml").component
+    theirs = entity._to_rest_object().as_dict()["properties"]["componentSpec"]["jobs"]
+    for step in ("prepare", "score"):
+        ours[step].pop("componentId"), theirs[step].pop("componentId")
+    assert ours == theirs
+    assert ours["prepare"]["inputs"]["data"] == {
+        "uri": "raw:1",
+        "mode": "Download",
+        "job_input_type": "uri_folder",
+    }
+    assert ours["score"]["computeId"] == "gpu-cluster"
