@@ -95,6 +95,19 @@ class PipelineBatchDeploymentSpec(Spec):
             return value
         return load_component_file(value, info, PipelineComponentSpec)
 
+    @field_validator("job_definition", mode="before")
+    @classmethod
+    def _job_by_name(cls, value: Any) -> Any:
+        if isinstance(value, dict):
+            name = value.get("name")
+            hint = f" (here: azureml:{name})" if isinstance(name, str) and name else ""
+            raise ValueError(
+                "name the pipeline job as `azureml:<job name>`" + hint + ": az ml reads an "
+                "inline job only to look up the job of that name in the workspace, so its "
+                "other fields would never reach Azure"
+            )
+        return value
+
     @model_validator(mode="before")
     @classmethod
     def _settings_given(cls, data: Any) -> Any:

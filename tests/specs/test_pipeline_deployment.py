@@ -169,6 +169,12 @@ BAD: list[tuple[str, dict[str, Any], tuple[str, ...], list[str]]] = [
         ["deployment.yml", "give exactly one of `component`", "and `job_definition`"],
     ),
     (
+        "deployment-from-job.yml",
+        {"job_definition": {"name": "quirky_lamp_7r2p1b9s", "type": "pipeline", "jobs": {}}},
+        (),
+        ["deployment-from-job.yml: job_definition", "(here: azureml:quirky_lamp_7r2p1b9s)"],
+    ),
+    (
         "deployment.yml",
         {"component": "missing.yml"},
         (),
@@ -215,7 +221,8 @@ def test_bad_files_are_refused_in_one_line_naming_file_and_field(
 ) -> None:
     folder = _copy(tmp_path)
     _edit(folder, file, change, drop)
-    line = _line(folder / "deployment.yml")
+    deployment = file if file.startswith("deployment") else "deployment.yml"
+    line = _line(folder / deployment)
     for word in words:
         assert word in line, line
 
