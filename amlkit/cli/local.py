@@ -10,7 +10,7 @@ from typing import Annotated
 import typer
 from rich.markup import escape
 
-from amlkit.specs import ConfigError
+from amlkit.specs import ConfigError, PipelineBatchDeploymentSpec
 
 from .common import EXIT_INTERNAL, ProjectOption, StackOption, err, fail, fail_config, out
 
@@ -159,6 +159,10 @@ def batch(
     output_file_name, as [bold]az ml batch-endpoint invoke --input[/] runs it on the
     cluster. Prints the job summary; exits with the runner's code (0 ran, 1 aborted or
     init() failed, 2 bad input, 130 interrupted).
+
+    A pipeline-component deployment ([bold]type: pipeline[/]) runs its python command
+    steps here in order, [bold]--input[/] bound to the pipeline's data input (exit 0
+    every step ran, 1 a step failed), or is refused in one line saying why.
     """
     if importlib.util.find_spec("amlkit_runtime") is None:
         raise fail(
@@ -169,7 +173,11 @@ def batch(
     if not (input_path.is_dir() or input_path.is_file()):
         raise fail(f"--input {input_path}: is neither a folder nor a regular file")
     from amlkit.local.batch import job_folder, run_batch_job
-    from amlkit.local.layout import LocalModeError, local_batch_deployment
+    from amlkit.local.layout import (
+        LocalModeError,
+        find_batch_deployment,
+        local_batch_deployment,
+    )
     from amlkit.local.mode import workdir
     from amlkit.specs import load_stack_spec
     from amlkit.specs.project import find_project
@@ -177,6 +185,11 @@ def batch(
     try:
         project = find_project(project_dir)
         spec = load_stack_spec(project.stacks_dir, stack)
+        endpoint_name, found = find_batch_deployment(spec, endpoint, deployment)
+        if isinstance(found, PipelineBatchDeploymentSpec):
+            folder = workdir(project, stack)
+            target = output if output is not None else job_folder(folder, endpoint_name)
+            raise typer.Exit(_run_pipeline(endpoint_name, found, input_path, target))
         local, deployment_spec = local_batch_deployment(spec, endpoint, deployment)
     except ConfigError as error:
         raise fail_config(error) from None
@@ -192,3 +205,27 @@ def batch(
     raise typer.Exit(
         run_batch_job(local, deployment_spec, folder, input_path.resolve(), target.resolve())
     )
+
+
+def _run_pipeline(
+    endpoint: str, spec: PipelineBatchDeploymentSpec, source: Path, target: Path
+) -> int:
+    """Run a pipeline-component deployment's steps here (`amlkit.local.pipeline`); the
+    exit code: 0 every step ran, 1 a step failed. LocalModeError when it cannot run here."""
+    from amlkit.local.pipeline import pipeline_steps, run_pipeline_job
+
+    if target.exists() and (not target.is_dir() or any(target.iterdir())):
+        raise fail(f"--output {target}: must be a new or empty folder (it holds earlier results)")
+    steps = pipeline_steps(endpoint, spec, source.resolve(), target.resolve())
+    err.print(
+        f"Running pipeline deployment [bold]{endpoint}/{spec.name}[/] "
+        f"({len(steps)} steps) over {escape(str(source))} into {escape(str(target))}",
+        highlight=False,
+    )
+    code = run_pipeline_job(
+        steps,
+        continue_on_step_failure=bool(spec.settings.continue_on_step_failure),
+        report=lambda line: err.print(escape(line), highlight=False),
+    )
+    err.print("[green]job completed[/]" if code == 0 else "[red]job failed[/]")
+    return code

@@ -1,4 +1,4 @@
-"""The models, code and environments a stack's deployments use, registered once.
+"""The models, code, environments and components a stack's deployments use, registered once.
 
 Assets are handled as `az ml` handles them:
 - a registered reference (`azureml:name:version`) becomes the full ARM id Azure
@@ -16,7 +16,13 @@ Assets are handled as `az ml` handles them:
 - an inline environment (image, optionally a conda file) becomes an environment
   version; an omitted environment, or `image: scoring-image`, is the stack's own
   runtime image: the online one for online deployments, the batch one (with Azure's
-  batch driver requirements) for batch deployments.
+  batch driver requirements) for batch deployments;
+- a pipeline-component batch deployment's local component is registered as
+  `az ml batch-deployment create` registers it: each step's code and environment as
+  above, then each command component and the pipeline component as anonymous
+  component versions (`azureml_anonymous`, versioned by a hash of their content)
+  whose `componentSpec` is azure-ai-ml's (`component_spec.py`); a deployment from a
+  job registers the component az ml derives from the job (`sourceJobId`).
 
 One catalog registers every deployment's assets in its constructor, and two
 deployments naming the same asset share one registration: in Azure an asset
@@ -31,6 +37,7 @@ import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any, Literal
 
 import pulumi
 from pulumi_azure_native import authorization, storage
@@ -51,8 +58,17 @@ from amlkit.specs.asset_uses import (
     model_registration,
     slug,
 )
-from amlkit.specs.assets import CodeConfiguration, ModelAsset, Route
+from amlkit.specs.assets import CodeConfiguration, EnvironmentAsset, ModelAsset, Route
+from amlkit.specs.pipeline_batch_deployment import PipelineBatchDeploymentSpec
+from amlkit.specs.pipeline_component import CommandComponentSpec, PipelineComponentSpec
 
+from .component_spec import (
+    ANONYMOUS,
+    command_component_spec,
+    component_version,
+    from_job_spec,
+    pipeline_component_spec,
+)
 from .workspace_ref import WorkspaceRef
 
 _REFERENCE = re.compile(r"^azureml:(?P<name>[^:@]+)(?::(?P<version>.+)|@latest)$")
@@ -79,6 +95,8 @@ class AssetIds:
     """None for a no-code deployment (Azure picks the environment)."""
     data_ids: Mapping[str, pulumi.Output[str]] = field(default_factory=dict)
     """The data asset of each data-collector collection, by collection name."""
+    component_id: pulumi.Output[str] | None = None
+    """A pipeline-component deployment's component (registered, or a reference resolved)."""
 
 
 class AssetCatalog(pulumi.ComponentResource):
@@ -110,6 +128,7 @@ class AssetCatalog(pulumi.ComponentResource):
             code_id=self._code(use.code, use.owner) if use.code is not None else None,
             environment_id=None if use.no_code else self._environment(use),
             data_ids={asset.collection: self._data(asset) for asset in use.collections},
+            component_id=self._pipeline(use.pipeline) if use.pipeline is not None else None,
         )
 
     # -- references -----------------------------------------------------------------
@@ -131,6 +150,7 @@ class AssetCatalog(pulumi.ComponentResource):
             "models": ml.get_model_container_output,
             "codes": ml.get_code_container_output,
             "environments": ml.get_environment_container_output,
+            "components": ml.get_component_container_output,
         }[kind]
         container = getter(
             name=name,
@@ -214,7 +234,9 @@ class AssetCatalog(pulumi.ComponentResource):
     def _code(self, code: CodeConfiguration, owner: str) -> pulumi.Output[str]:
         if not is_local_code(code):
             return self._reference_id("codes", code.code)
-        path = Path(code.code)
+        return self._code_folder(Path(code.code), owner)
+
+    def _code_folder(self, path: Path, owner: str) -> pulumi.Output[str]:
         digest = content_hash(path)
         reg = code_registration(owner, digest)
         known = self._once(reg)
@@ -237,13 +259,21 @@ class AssetCatalog(pulumi.ComponentResource):
         return registered.id
 
     def _environment(self, use: AssetUse) -> pulumi.Output[str]:
-        environment, owner = use.environment, use.owner
+        return self._environment_of(use.environment, use.owner, use.kind, use.where)
+
+    def _environment_of(
+        self,
+        environment: EnvironmentAsset | str | None,
+        owner: str,
+        kind: Literal["online", "batch"],
+        where: str,
+    ) -> pulumi.Output[str]:
         if isinstance(environment, str):
             return self._reference_id("environments", environment)
         if environment is None or not is_own_environment(environment):
-            default = self._defaults[use.kind]
+            default = self._defaults[kind]
             if default is None:  # the stack program always passes both
-                raise ValueError(f"amlkit bug: {use.where} has no {use.kind} image environment")
+                raise ValueError(f"amlkit bug: {where} has no {kind} image environment")
             return pulumi.Output.from_input(default)
         reg = environment_registration(environment, owner, environment_hash(environment))
         known = self._once(reg)
@@ -296,6 +326,111 @@ class AssetCatalog(pulumi.ComponentResource):
         )
         self._registered[key] = registered.id
         return registered.id
+
+    # -- pipeline components ------------------------------------------------------------
+
+    def _pipeline(self, deployment: PipelineBatchDeploymentSpec) -> pulumi.Output[str]:
+        """The component a pipeline-component deployment runs, as `az ml` resolves it."""
+        if deployment.job_definition is not None:
+            return self._from_job(deployment.job_definition)
+        if isinstance(deployment.component, PipelineComponentSpec):
+            return self._pipeline_component(deployment.component, deployment.name)
+        assert deployment.component is not None  # the spec requires one of the two
+        return self._reference_id("components", deployment.component)
+
+    def _component_version(
+        self,
+        version: str,
+        label: str,
+        spec: pulumi.Input[Any],
+        description: str | None = None,
+        tags: Mapping[str, str] | None = None,
+        *,
+        command: bool = False,
+    ) -> pulumi.Output[str]:
+        reg = Registration("component", ANONYMOUS, version, False)
+        known = self._once(reg)
+        if known is not None:
+            return known
+        registered = ml.ComponentVersion(
+            f"{self._name}-component-{slug(label)}-{version[:12]}",
+            name=ANONYMOUS,
+            version=version,
+            resource_group_name=self._ws.resource_group_name,
+            workspace_name=self._ws.workspace_name,
+            # A TypedDict: the Args class would add `isArchived`, which azure-ai-ml sends
+            # for command components only.
+            properties=ml.ComponentVersionPropertiesArgsDict(
+                component_spec=spec,
+                description=description,
+                is_anonymous=True,
+                is_archived=False if command else None,
+                properties={},
+                tags=dict(tags or {}),
+            ),
+            opts=pulumi.ResourceOptions(parent=self),
+        )
+        self._id_of(reg, registered)
+        return registered.id
+
+    def _command_component(
+        self, spec: CommandComponentSpec, owner: str, where: str
+    ) -> tuple[pulumi.Output[str], str]:
+        """Its code uploaded and registered, its environment registered, then itself;
+        returns its id and the content digest its pipeline's version hashes."""
+        code_digest = content_hash(Path(spec.code)) if spec.code is not None else ""
+        code_id: pulumi.Output[str] | None = None
+        if spec.code is not None:
+            code_id = (
+                self._reference_id("codes", spec.code)
+                if spec.code.startswith(("azureml:", "/subscriptions/"))
+                else self._code_folder(Path(spec.code), owner)
+            )
+        environment = spec.environment
+        env_digest = environment if isinstance(environment, str) else environment_hash(environment)
+        environment_id = self._environment_of(environment, owner, "batch", where)
+        version = component_version(
+            command_component_spec(spec, "", None, ""), code_digest, env_digest
+        )
+        body = pulumi.Output.all(code_id, environment_id).apply(
+            lambda ids: command_component_spec(spec, version, ids[0], ids[1])
+        )
+        label = spec.name or "command"
+        component_id = self._component_version(
+            version, label, body, spec.description, spec.tags, command=True
+        )
+        return component_id, version
+
+    def _pipeline_component(self, spec: PipelineComponentSpec, owner: str) -> pulumi.Output[str]:
+        where = f"deployment {owner!r} component {spec.name!r}"
+        step_ids: dict[str, pulumi.Output[str]] = {}
+        digests: list[str] = []
+        for name, step in spec.jobs.items():
+            if step.local is not None:
+                step_ids[name], digest = self._command_component(
+                    step.local, owner, f"{where} step {name!r}"
+                )
+            else:
+                assert isinstance(step.component, str)
+                step_ids[name] = self._reference_id("components", step.component)
+                digest = step.component
+            digests.append(f"{name}={digest}")
+        version = component_version(
+            pipeline_component_spec(spec, "", dict.fromkeys(spec.jobs, "")), *digests
+        )
+        body = pulumi.Output.all(**step_ids).apply(
+            lambda ids: pipeline_component_spec(spec, version, ids)
+        )
+        return self._component_version(version, spec.name, body, spec.description, spec.tags)
+
+    def _from_job(self, job: str) -> pulumi.Output[str]:
+        """az ml derives the component from the job (`PipelineComponent(source_job_id=)`)
+        and names the job as the deployment gives it, without `azureml:`."""
+        source = job.removeprefix("azureml:")
+        version = component_version(from_job_spec(source, ""))
+        return self._component_version(
+            version, f"job-{source.rsplit('/', 1)[-1]}", from_job_spec(source, version)
+        )
 
 
 def _key(registration: Registration) -> tuple[str, str, str]:

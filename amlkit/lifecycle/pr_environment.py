@@ -32,6 +32,7 @@ from ruamel.yaml.scalarstring import DoubleQuotedScalarString
 from amlkit.specs.batch_endpoint import BatchEndpointSpec
 from amlkit.specs.errors import ConfigError, Problem, display_path
 from amlkit.specs.online_endpoint import OnlineEndpointSpec
+from amlkit.specs.pipeline_batch_deployment import PipelineBatchDeploymentSpec
 from amlkit.specs.project import Project
 from amlkit.specs.stack import StackSpec
 from amlkit.specs.stack_config import load_stack_spec, stack_file
@@ -153,7 +154,13 @@ def create_pr_environment(project: Project, request: CreateRequest) -> Created:
     _rename(config, "amlkit:online_endpoints", source_spec, created.renamed)
     _rename(config, "amlkit:batch_endpoints", source_spec, created.renamed)
     if request.profile is not None:
-        created.changes = apply_profile(config, PROFILES[request.profile], _as_entry)
+        pipelines = frozenset(
+            (e, d)
+            for e, endpoint in enumerate(source_spec.batch_endpoints)
+            for d, deployment in enumerate(endpoint.deployments)
+            if isinstance(deployment, PipelineBatchDeploymentSpec)
+        )
+        created.changes = apply_profile(config, PROFILES[request.profile], _as_entry, pipelines)
     created.secure_values = stack_yaml.secure_paths(config)
     header = (
         f"# Test environment {stack}: amlkit env create --from {request.source} "

@@ -49,11 +49,17 @@ PROFILES: dict[str, Profile] = {
 
 
 def apply_profile(
-    config: Entry, profile: Profile, as_entry: Callable[[Any], Entry | None]
+    config: Entry,
+    profile: Profile,
+    as_entry: Callable[[Any], Entry | None],
+    pipelines: frozenset[tuple[int, int]] = frozenset(),
 ) -> list[str]:
     """Change the stack file's `config:` mapping in place; return what changed, one line
     each. `as_entry` turns a list item into a mapping that can take overrides (a bare
-    `path.yml` becomes `{file: path.yml}`); it returns None for an item that is not one."""
+    `path.yml` becomes `{file: path.yml}`); it returns None for an item that is not one.
+    `pipelines`: (endpoint, deployment) indexes of pipeline-component batch deployments,
+    which have no instance count (their steps run on the cluster, whose ceiling the
+    profile lowers)."""
     changes: list[str] = []
     for endpoint in config.get("amlkit:online_endpoints") or []:
         for index, item in enumerate(endpoint.get("deployments") or []):
@@ -75,10 +81,10 @@ def apply_profile(
             profile.cluster_max_instances,
         )
         entry["tier"] = profile.cluster_tier
-    for endpoint in config.get("amlkit:batch_endpoints") or []:
+    for e_index, endpoint in enumerate(config.get("amlkit:batch_endpoints") or []):
         for index, item in enumerate(endpoint.get("deployments") or []):
             deployment = as_entry(item)
-            if deployment is None:
+            if deployment is None or (e_index, index) in pipelines:
                 continue
             endpoint["deployments"][index] = deployment
             resources = deployment.get("resources")

@@ -24,6 +24,7 @@ from amlkit.specs import (
     ConfigError,
     OnlineDeploymentSpec,
     OnlineEndpointSpec,
+    PipelineBatchDeploymentSpec,
     StackSpec,
 )
 from amlkit.specs.assets import ModelAsset
@@ -169,12 +170,33 @@ def _deployment(endpoint: str, spec: OnlineDeploymentSpec | BatchDeploymentSpec)
 def local_batch_deployment(
     spec: StackSpec, endpoint: str | None, deployment: str | None
 ) -> tuple[LocalDeployment, BatchDeploymentSpec]:
-    """The batch deployment an invocation of `endpoint` runs (its default deployment, or
-    `deployment`), ready to run here. `endpoint` may be omitted when the stack has one.
+    """The model batch deployment an invocation of `endpoint` runs (its default
+    deployment, or `deployment`), ready to run here. `endpoint` may be omitted when the
+    stack has one.
 
     Raises ConfigError for a name the stack does not hold, LocalModeError for a
-    deployment that cannot run on this machine.
+    deployment that cannot run on this machine (a pipeline-component one runs through
+    `amlkit.local.pipeline` instead).
     """
+    endpoint, found = find_batch_deployment(spec, endpoint, deployment)
+    if isinstance(found, PipelineBatchDeploymentSpec):
+        raise LocalModeError(
+            f"batch deployment {endpoint}/{found.name} is a pipeline-component deployment; "
+            "run it with amlkit.local.pipeline"
+        )
+    reason = _why_not_local(found)
+    if reason is not None:
+        raise LocalModeError(
+            f"batch deployment {endpoint}/{found.name} cannot run locally: {reason}"
+        )
+    return _deployment(endpoint, found), found
+
+
+def find_batch_deployment(
+    spec: StackSpec, endpoint: str | None, deployment: str | None
+) -> tuple[str, BatchDeploymentSpec | PipelineBatchDeploymentSpec]:
+    """The endpoint's name and the deployment an invocation of it runs (its default
+    deployment, or `deployment`); ConfigError for a name the stack does not hold."""
     endpoints = {e.name: e for e in spec.batch_endpoints}
     if endpoint is None:
         if len(endpoints) != 1:
@@ -217,12 +239,7 @@ def local_batch_deployment(
                 )
             ]
         )
-    reason = _why_not_local(found)
-    if reason is not None:
-        raise LocalModeError(
-            f"batch deployment {endpoint}/{found.name} cannot run locally: {reason}"
-        )
-    return _deployment(endpoint, found), found
+    return endpoint, found
 
 
 def lay_out_model(deployment: LocalDeployment, root: Path) -> Path:

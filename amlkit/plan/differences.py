@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
+from amlkit.specs.pipeline_batch_deployment import PipelineBatchDeploymentSpec
 from amlkit.specs.stack import StackSpec
 
 ML = "azure-native:machinelearningservices:"
@@ -67,6 +68,8 @@ def _deployments_on_scoring_image(spec: StackSpec) -> Iterator[Target]:
                 )
     for batch in spec.batch_endpoints:
         for job in batch.deployments:
+            if isinstance(job, PipelineBatchDeploymentSpec):
+                continue  # its steps name their own environments
             if job.environment is None and job.code_configuration is not None:
                 yield (
                     f"{ML}BatchDeployment",

@@ -43,6 +43,8 @@ _PATHS: dict[str, str] = {
     "machinelearningservices:DataVersion": _ML + "/data/{name}/versions/{version}",
     "machinelearningservices:EnvironmentContainer": _ML + "/environments/{name}",
     "machinelearningservices:EnvironmentVersion": _ML + "/environments/{name}/versions/{version}",
+    "machinelearningservices:ComponentContainer": _ML + "/components/{name}",
+    "machinelearningservices:ComponentVersion": _ML + "/components/{name}/versions/{version}",
     "containerservice:ManagedCluster": "Microsoft.ContainerService/managedClusters/{resourceName}",
     "containerservice:TrustedAccessRoleBinding": "Microsoft.ContainerService/managedClusters/{resourceName}/trustedAccessRoleBindings/{trustedAccessRoleBindingName}",
     "kubernetesconfiguration:Extension": "Microsoft.ContainerService/managedClusters/{clusterName}/providers/Microsoft.KubernetesConfiguration/extensions/{extensionName}",

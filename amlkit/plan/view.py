@@ -27,6 +27,7 @@ _HIGHLIGHTS: dict[str, tuple[str, ...]] = {
     "azure-native:machinelearningservices:BatchDeployment": (
         "properties.miniBatchSize",
         "properties.compute",
+        "properties.deploymentConfiguration.settings.default_compute",
     ),
     "azure-native:machinelearningservices:Compute": (
         "properties.properties.vmSize",

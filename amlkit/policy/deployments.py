@@ -80,6 +80,12 @@ def image_pinned(args: ResourceValidationArgs) -> Iterator[str]:
             where = f"container {get(container, 'name') or index} image"
             yield from _image_problems(where, get(container, "image"), suffixes)
         return
+    if args.resource_type == BATCH_DEPLOYMENT and get(
+        args.props, "properties.deploymentConfiguration"
+    ):
+        # A pipeline-component deployment runs its steps' environments, each an
+        # EnvironmentVersion this rule checks where it is registered.
+        return
     env = get(args.props, "properties.environmentId")
     if not isinstance(env, str) or not env:
         yield "properties.environmentId is not set (the deployment's image cannot be checked)"

@@ -14,6 +14,8 @@ from .kubernetes_cluster import ExistingClusterSpec, ManagedClusterSpec, NodePoo
 from .monitoring import MonitoringSpec
 from .online_deployment import OnlineDeploymentSpec, ProbeSettings, RequestSettings
 from .online_endpoint import OnlineEndpointSpec
+from .pipeline_batch_deployment import PipelineBatchDeploymentSpec, PipelineSettings
+from .pipeline_component import CommandComponentSpec, PipelineComponentSpec
 from .policy import PolicySpec
 from .rollout import Gate, RolloutSpec
 from .scoring_image import SCORING_IMAGE, ScoringImageSpec
@@ -29,6 +31,7 @@ __all__ = [
     "BatchDeploymentSpec",
     "BatchEndpointSpec",
     "BatchSettings",
+    "CommandComponentSpec",
     "ComputeClusterSpec",
     "ConfigError",
     "CpuRule",
@@ -44,6 +47,9 @@ __all__ = [
     "NodePoolSpec",
     "OnlineDeploymentSpec",
     "OnlineEndpointSpec",
+    "PipelineBatchDeploymentSpec",
+    "PipelineComponentSpec",
+    "PipelineSettings",
     "PolicySpec",
     "ProbeSettings",
     "Problem",

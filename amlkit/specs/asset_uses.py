@@ -16,16 +16,19 @@ import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Literal, Protocol
+from typing import TYPE_CHECKING, Literal, Protocol
 
 from .assets import CodeConfiguration, EnvironmentAsset, ModelAsset
 from .loader import read_text
 from .online_deployment import DEFAULT_COLLECTION_PATH, DataCollector
 from .scoring_image import SCORING_IMAGE
 
+if TYPE_CHECKING:
+    from .pipeline_batch_deployment import PipelineBatchDeploymentSpec
+
 _SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
-AssetKind = Literal["model", "code", "environment"]
+AssetKind = Literal["model", "code", "environment", "component"]
 
 
 class UsesAssets(Protocol):
@@ -69,6 +72,8 @@ class AssetUse:
     environment: EnvironmentAsset | str | None
     collections: tuple[CollectionAsset, ...] = ()
     """The data assets of its data collector's collections (online deployments only)."""
+    pipeline: PipelineBatchDeploymentSpec | None = None
+    """A pipeline-component deployment: its component (or job) is registered instead."""
 
     @property
     def no_code(self) -> bool:
@@ -117,6 +122,20 @@ def collection_assets(endpoint: str, deployment: UsesAssets) -> tuple[Collection
             )
         )
     return tuple(found)
+
+
+def pipeline_use(endpoint: str, deployment: PipelineBatchDeploymentSpec) -> tuple[str, AssetUse]:
+    """A pipeline-component deployment names no model, code or environment of its
+    own; its steps' code and environments are registered with its component."""
+    return use_key(endpoint, deployment.name), AssetUse(
+        owner=deployment.name,
+        kind="batch",
+        where=f"batch endpoint {endpoint!r} deployment {deployment.name!r}",
+        model=None,
+        code=None,
+        environment=None,
+        pipeline=deployment,
+    )
 
 
 @dataclass(frozen=True)

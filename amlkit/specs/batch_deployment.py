@@ -1,7 +1,8 @@
 """A batch deployment of a model (CLI v2 `modelBatchDeployment`).
 
-Pipeline-component batch deployments (`type: pipeline`) are not supported yet;
-the loader says so in one line rather than half-deploying them.
+Pipeline-component batch deployments (`type: pipeline`) are
+`pipeline_batch_deployment.PipelineBatchDeploymentSpec`; `batch_endpoint` tells
+the two apart by `type`.
 """
 
 from __future__ import annotations
@@ -119,11 +120,6 @@ class BatchDeploymentSpec(Spec):
         if not isinstance(data, dict):
             return data
         if data.get("type") is not None:
-            if str(data.get("type")).lower() == "pipeline":
-                raise ValueError(
-                    "type: pipeline-component batch deployments are not supported yet; "
-                    "use `type: model`"
-                )
             return data
         moved = {k: data[k] for k in LEGACY_ROOT_SETTINGS if k in data}
         if not moved:

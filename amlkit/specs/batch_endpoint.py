@@ -8,12 +8,32 @@ from __future__ import annotations
 
 from typing import Annotated, Any, Literal
 
-from pydantic import Field, model_validator
+from pydantic import Discriminator, Field, Tag, model_validator
 
-from .asset_uses import AssetUse, asset_use
+from .asset_uses import AssetUse, asset_use, pipeline_use
 from .base import LowerCase, Spec
 from .batch_deployment import BatchDeploymentSpec
+from .pipeline_batch_deployment import PipelineBatchDeploymentSpec
 from .types import DeploymentName, EndpointName, Tags
+
+
+def _deployment_kind(value: Any) -> str:
+    """`type: pipeline` (any case) is a pipeline-component deployment; anything else,
+    `type: model` or the legacy form without `type`, a model deployment."""
+    if isinstance(value, PipelineBatchDeploymentSpec):
+        return "pipeline-deployment"
+    kind = value.get("type") if isinstance(value, dict) else None
+    pipeline = isinstance(kind, str) and kind.lower() == "pipeline"
+    # Tags no CLI v2 field is named: pydantic puts them in an error's path.
+    return "pipeline-deployment" if pipeline else "model-deployment"
+
+
+AnyBatchDeployment = Annotated[
+    Annotated[BatchDeploymentSpec, Tag("model-deployment")]
+    | Annotated[PipelineBatchDeploymentSpec, Tag("pipeline-deployment")],
+    Discriminator(_deployment_kind),
+]
+"""A model batch deployment or a pipeline-component one, by `type`."""
 
 
 class BatchDefaults(Spec):
@@ -30,7 +50,7 @@ class BatchEndpointSpec(Spec):
     """Batch endpoints accept Microsoft Entra tokens only."""
     defaults: BatchDefaults = BatchDefaults()
     """Default deployment; when there is exactly one deployment, it."""
-    deployments: Annotated[tuple[BatchDeploymentSpec, ...], Field(max_length=20)] = ()
+    deployments: Annotated[tuple[AnyBatchDeployment, ...], Field(max_length=20)] = ()
 
     @model_validator(mode="before")
     @classmethod
@@ -67,7 +87,12 @@ class BatchEndpointSpec(Spec):
 
     def asset_uses(self) -> dict[str, AssetUse]:
         """The models, code and environments of its deployments, by `use_key`."""
-        return dict(asset_use("batch", self.name, d) for d in self.deployments)
+        return dict(
+            pipeline_use(self.name, d)
+            if isinstance(d, PipelineBatchDeploymentSpec)
+            else asset_use("batch", self.name, d)
+            for d in self.deployments
+        )
 
     @property
     def default_deployment(self) -> str | None:

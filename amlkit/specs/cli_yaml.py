@@ -24,6 +24,7 @@ from .errors import ConfigError, Problem, Source, display_path, problems_from_va
 from .loader import load_yaml
 from .online_deployment import OnlineDeploymentSpec
 from .online_endpoint import OnlineEndpointSpec
+from .pipeline_batch_deployment import PipelineBatchDeploymentSpec
 
 Kind = Literal[
     "online_endpoint", "online_deployment", "batch_endpoint", "batch_deployment", "compute"
@@ -178,24 +179,15 @@ def read_document(
     if not isinstance(doc, dict):
         raise ConfigError([Problem(shown, "", "must be a YAML mapping of CLI v2 fields")])
     kind = file_kind(doc, file, expected)
-    spec_model(kind, doc, file)  # refuses sub-kinds amlkit does not load
     return kind, rebase(doc, file.parent, base or file.parent)
 
 
-def spec_model(kind: Kind, doc: Mapping[str, Any], file: Path) -> type[Spec]:
-    """The spec a file of `kind` loads as; its sub-kind (`type`) may choose among several.
-    The one place a new sub-kind (a pipeline-component batch deployment) plugs in."""
+def spec_model(kind: Kind, doc: Mapping[str, Any]) -> type[Spec]:
+    """The spec a file of `kind` loads as; its sub-kind chooses among several: a batch
+    deployment with `type: pipeline` (or, without `type`, a `$schema` naming one) is a
+    pipeline-component one, as azure-ai-ml reads it. The one place a sub-kind plugs in."""
     if kind == "batch_deployment" and is_pipeline_deployment(doc):
-        raise ConfigError(
-            [
-                Problem(
-                    display_path(file),
-                    "type",
-                    "amlkit does not support pipeline-component batch deployments yet "
-                    "(type: pipeline); deploy a model with `type: model`",
-                )
-            ]
-        )
+        return PipelineBatchDeploymentSpec
     return MODELS[kind]
 
 
@@ -220,19 +212,26 @@ def rebase(doc: dict[str, Any], folder: Path, base: Path) -> dict[str, Any]:
             continue
         fixed = dict(value)
         for name in fields:
-            path = fixed.get(name)
-            if (
-                isinstance(path, str)
-                and path
-                and not path.startswith(("azureml:", "~"))
-                and "://" not in path
-                and "\x00" not in path
-                and not Path(path).is_absolute()
-            ):
-                target = os.path.normpath(os.path.join(os.path.abspath(folder), path))
-                fixed[name] = os.path.relpath(target, os.path.abspath(base))
+            fixed[name] = _rebased(fixed.get(name), folder, base)
         out[block] = fixed
+    # A pipeline-component deployment's `component` file, at the top of the document.
+    if "component" in out:
+        out["component"] = _rebased(out["component"], folder, base)
     return out
+
+
+def _rebased(path: Any, folder: Path, base: Path) -> Any:
+    if (
+        isinstance(path, str)
+        and path
+        and not path.startswith(("azureml:", "~", "/subscriptions/"))
+        and "://" not in path
+        and "\x00" not in path
+        and not Path(path).is_absolute()
+    ):
+        target = os.path.normpath(os.path.join(os.path.abspath(folder), path))
+        return os.path.relpath(target, os.path.abspath(base))
+    return path
 
 
 def load_cli_yaml(
@@ -241,7 +240,7 @@ def load_cli_yaml(
     """Load one CLI v2 YAML file as its spec, or raise `ConfigError`."""
     path = Path(file)
     kind, doc = read_document(path, expected)
-    model = spec_model(kind, doc, path)
+    model = spec_model(kind, doc)
     try:
         return model.model_validate(
             doc, context={"base_dir": path.parent, "check_paths": check_paths}

@@ -18,7 +18,11 @@ _FILE_LISTS = {
     "online_endpoints": "OnlineEndpointSpec",
     "batch_endpoints": "BatchEndpointSpec",
 }
-_NESTED = {"OnlineEndpointSpec": "OnlineDeploymentSpec", "BatchEndpointSpec": "BatchDeploymentSpec"}
+_NESTED = {
+    "OnlineEndpointSpec": ("OnlineDeploymentSpec",),
+    # By `type`: model (or the legacy form without it), or pipeline.
+    "BatchEndpointSpec": ("BatchDeploymentSpec", "PipelineBatchDeploymentSpec"),
+}
 
 
 def _or_file(ref: dict[str, Any]) -> dict[str, Any]:
@@ -31,10 +35,11 @@ def stack_config_schema() -> dict[str, Any]:
     """The whole stack file: Pulumi's `config:` map with amlkit's sections typed."""
     spec = StackSpec.model_json_schema(mode="validation", ref_template="#/$defs/{model}")
     defs: dict[str, Any] = spec.pop("$defs", {})
-    for endpoint, deployment in _NESTED.items():
+    for endpoint, kinds in _NESTED.items():
         props = defs.get(endpoint, {}).get("properties", {})
         if "deployments" in props:
-            props["deployments"]["items"] = _or_file({"$ref": f"#/$defs/{deployment}"})
+            refs = [{"$ref": f"#/$defs/{kind}"} for kind in kinds]
+            props["deployments"]["items"] = _or_file(refs[0] if len(refs) == 1 else {"anyOf": refs})
     properties: dict[str, Any] = {}
     for section, schema in spec["properties"].items():
         if section in _FILE_LISTS:

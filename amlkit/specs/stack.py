@@ -26,6 +26,7 @@ from .identity import IdentitySpec, ResourceIdentity
 from .kubernetes import KubernetesSpec, check_within_instance_type
 from .monitoring import MonitoringSpec
 from .online_endpoint import OnlineEndpointSpec
+from .pipeline_batch_deployment import PipelineBatchDeploymentSpec
 from .policy import PolicySpec
 from .scoring_image import ScoringImageSpec
 from .types import Flag, Location, Tags
@@ -143,12 +144,16 @@ class StackSpec(Spec):
         clusters = {c.name for c in self.compute}
         for endpoint in self.batch_endpoints:
             for deployment in endpoint.deployments:
-                if deployment.compute.startswith("/subscriptions/"):
-                    continue
-                if deployment.compute_name not in clusters:
+                if isinstance(deployment, PipelineBatchDeploymentSpec):
+                    field, value = "settings.default_compute", deployment.settings.default_compute
+                    name = deployment.settings.compute_name
+                else:
+                    field, value = "compute", deployment.compute
+                    name = None if value.startswith("/subscriptions/") else deployment.compute_name
+                if name is not None and name not in clusters:
                     raise ValueError(
                         f"batch endpoint {endpoint.name!r} deployment {deployment.name!r}: "
-                        f"compute {deployment.compute!r} is not a cluster of this stack "
+                        f"{field} {value!r} is not a cluster of this stack "
                         f"(clusters: {sorted(clusters) or 'none'}); add it under `compute`"
                     )
         self._kubernetes_rules()

@@ -4,6 +4,7 @@ source's comments and secure values, and gets new names on every creation."""
 from __future__ import annotations
 
 import re
+import shutil
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -17,7 +18,12 @@ from typer.testing import CliRunner
 from amlkit.cli import EXIT_BAD_CONFIG, app
 from amlkit.lifecycle.endpoint_names import rename_endpoints
 from amlkit.lifecycle.ttl import parse_ttl
-from amlkit.specs import StackEnvironment, load_stack_spec
+from amlkit.specs import (
+    BatchDeploymentSpec,
+    PipelineBatchDeploymentSpec,
+    StackEnvironment,
+    load_stack_spec,
+)
 from amlkit.specs.naming import Names
 from amlkit.specs.types import ENDPOINT_NAME_PATTERN
 
@@ -216,3 +222,32 @@ def test_renamed_endpoints_are_valid_unique_and_keep_the_salt(names: list[str], 
     for new in renamed.values():
         assert re.match(ENDPOINT_NAME_PATTERN, new) and 3 <= len(new) <= 32
         assert new.endswith("-9f8e7d")
+
+
+def test_small_profile_leaves_pipeline_deployments_without_an_instance_count(
+    project: Path,
+) -> None:
+    """A pipeline-component deployment has no `resources`: the profile lowers its
+    cluster's ceiling instead, and the written stack still validates."""
+    from tests.cli_v2 import FIXTURES
+
+    shutil.copytree(FIXTURES / "pipeline", project / "stacks" / "pipeline")
+    path = project / "stacks" / "Pulumi.dev.yaml"
+    doc = yaml.safe_load(path.read_text())
+    batch = doc["config"]["amlkit:batch_endpoints"][0]
+    batch["defaults"] = {"deployment_name": batch["deployments"][0]["name"]}
+    batch["deployments"].append(
+        {
+            "file": "pipeline/deployment-registered.yml",
+            "endpoint_name": batch["name"],
+            "settings": {"default_compute": "cpu-cluster"},
+        }
+    )
+    path.write_text(yaml.safe_dump(doc))
+    _create(project, "--profile", "small")
+    spec = load_stack_spec(project / "stacks", "pr-123")
+    model, pipeline = spec.batch_endpoints[0].deployments
+    assert isinstance(pipeline, PipelineBatchDeploymentSpec)
+    assert pipeline.settings.default_compute == "cpu-cluster"
+    assert isinstance(model, BatchDeploymentSpec) and model.resources.instance_count == 1
+    assert spec.compute[0].max_instances == 1

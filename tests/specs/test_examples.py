@@ -14,7 +14,6 @@ import yaml
 from amlkit.specs import (
     BatchDeploymentSpec,
     ComputeClusterSpec,
-    ConfigError,
     OnlineDeploymentSpec,
     OnlineEndpointSpec,
     load_cli_yaml,
@@ -22,13 +21,15 @@ from amlkit.specs import (
 from tests.cli_v2 import SPECS, azure_ai_ml_load, disagreements, schema_kind
 from tests.conftest import example_files
 
-UNSUPPORTED = {"cli/endpoints/batch/deploy-pipelines/hello-batch/deployment.yml"}
+PIPELINES = {"cli/endpoints/batch/deploy-pipelines/hello-batch/deployment.yml"}
+"""Pipeline-component batch deployments: loaded and compared with azure-ai-ml in
+tests/specs/test_pipeline_deployment.py."""
 SUPPORTED = example_files(lambda p: schema_kind(p) in SPECS)
 
 
 def test_the_snapshot_has_the_expected_files(shared_examples: Path) -> None:
     assert len(example_files()) == 19
-    assert sorted(set(example_files()) - set(SUPPORTED)) == sorted(UNSUPPORTED)
+    assert sorted(set(example_files()) - set(SUPPORTED)) == sorted(PIPELINES)
 
 
 @pytest.mark.parametrize("relative", SUPPORTED)
@@ -44,15 +45,6 @@ def test_azure_ai_ml_reads_the_values_amlkit_reads(examples: Path, relative: str
     """azure-ai-ml, Azure's own loader, holds every value the file sets as amlkit does."""
     file = examples / relative
     assert disagreements(load_cli_yaml(file), azure_ai_ml_load(file), file) == {}
-
-
-@pytest.mark.parametrize("relative", sorted(UNSUPPORTED))
-def test_unsupported_kind_says_so_in_one_line(examples: Path, relative: str) -> None:
-    with pytest.raises(ConfigError) as caught:
-        load_cli_yaml(examples / relative)
-    (line,) = str(caught.value).splitlines()
-    assert "does not support pipeline-component batch deployments yet" in line
-    assert line.startswith(str(examples / relative)) or relative in line
 
 
 def test_values_and_defaults_as_azure_ml_reads_them(examples: Path) -> None:
