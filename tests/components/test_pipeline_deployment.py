@@ -23,14 +23,16 @@ from amlkit.plan.mock_engine import Recording
 from amlkit.specs import PipelineBatchDeploymentSpec, StackEnvironment, load_cli_yaml
 from amlkit.specs.asset_uses import content_hash as folder_hash
 from amlkit.specs.asset_uses import pipeline_use, use_key
-from tests.cli_v2 import FIXTURES
+from tests.cli_v2 import FIXTURES, schema_kind
 from tests.components.conftest import WORKSPACE_ID as WS_ID
+from tests.conftest import example_files
 
 ML = "azure-native:machinelearningservices"
 PIPELINE = FIXTURES / "pipeline"
 CLUSTER_ID = f"{WS_ID}/computes/batch-cluster"
 BATCH_ENV = f"{WS_ID}/environments/amlkit-batch/versions/def"
 LOCATION = "westeurope"
+PIPELINE_SAMPLES = example_files(lambda p: schema_kind(p) == "pipelineComponentBatchDeployment")
 
 
 def render_file(
@@ -222,6 +224,25 @@ def _as_sent(settings: dict[str, Any]) -> dict[str, str]:
     return {k: str(v).lower() if isinstance(v, bool) else str(v) for k, v in settings.items()}
 
 
+def _assert_body_is_azure_ai_ml_s(ours: dict[str, Any], file: Path) -> None:
+    theirs = _json(_azure_ai_ml(file)._to_rest_object(location=LOCATION))
+    ours_config = ours["properties"].pop("deploymentConfiguration")
+    theirs_config = theirs["properties"].pop("deploymentConfiguration")
+    # The component's id: az ml's operations register or resolve it before the PUT;
+    # its REST conversion leaves a reference as written (without `azureml:`).
+    assert ours_config.pop("componentId")["assetId"].startswith(f"{WS_ID}/components/")
+    reference = yaml.safe_load(file.read_text()).get("component")
+    assert theirs_config.pop("componentId").get("assetId") in (
+        None,
+        str(reference).removeprefix("azureml:"),
+    )
+    theirs_config["settings"] = _as_sent(theirs_config["settings"])
+    assert ours_config == theirs_config
+    # amlkit adds the stack's tags (environment, managed-by) to every resource.
+    assert {k: v for k, v in ours.pop("tags").items() if k in theirs["tags"]} == theirs.pop("tags")
+    assert ours == theirs
+
+
 @pytest.mark.parametrize(
     "name", ["deployment.yml", "deployment-registered.yml", "deployment-from-job.yml"]
 )
@@ -229,18 +250,27 @@ def test_the_body_is_azure_ai_ml_s_apart_from_asset_ids(
     name: str, render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef
 ) -> None:
     recording, _ = render_file(render, environment, workspace_ref, PIPELINE / name)
-    ours = _body(recording)
-    theirs = _json(_azure_ai_ml(PIPELINE / name)._to_rest_object(location=LOCATION))
-    ours_config = ours["properties"].pop("deploymentConfiguration")
-    theirs_config = theirs["properties"].pop("deploymentConfiguration")
-    # The component's id: az ml's operations register or resolve it before the PUT.
-    assert ours_config.pop("componentId")["assetId"].startswith(f"{WS_ID}/components/")
-    assert theirs_config.pop("componentId").get("assetId") in (None, "prepare_score:2")
-    theirs_config["settings"] = _as_sent(theirs_config["settings"])
-    assert ours_config == theirs_config
-    # amlkit adds the stack's tags (environment, managed-by) to every resource.
-    assert {k: v for k, v in ours.pop("tags").items() if k in theirs["tags"]} == theirs.pop("tags")
-    assert ours == theirs
+    _assert_body_is_azure_ai_ml_s(_body(recording), PIPELINE / name)
+
+
+@pytest.mark.parametrize("relative", PIPELINE_SAMPLES)
+def test_microsoft_s_pipeline_samples_send_azure_ai_ml_s_body_apart_from_asset_ids(
+    relative: str,
+    examples: Path,
+    render: Any,
+    environment: StackEnvironment,
+    workspace_ref: WorkspaceRef,
+) -> None:
+    """The pipeline-component samples of ../shared/aml-examples, held to the same
+    comparison (tests/plan/test_azure_fidelity.py compares the other kinds)."""
+    recording, _ = render_file(render, environment, workspace_ref, examples / relative)
+    body = _body(recording)
+    assert body["properties"]["deploymentConfiguration"]["settings"]["default_compute"] == (
+        "batch-cluster"
+    )
+    _, problems = check_body(body, azure_models.model_for(f"{ML}:BatchDeployment"))  # type: ignore[arg-type]
+    assert problems == []
+    _assert_body_is_azure_ai_ml_s(body, examples / relative)
 
 
 def test_component_specs_are_azure_ai_ml_s_apart_from_ids_and_versions(

@@ -22,7 +22,6 @@ import pytest
 from amlkit.plan import azure_models
 from amlkit.plan.azure_check import check_body
 from amlkit.plan.differences import BY_KEY, DIFFERENCES
-from amlkit.specs import ConfigError
 from tests.cli_v2 import FIXTURES, VALID_FIXTURES, schema_kind
 from tests.conftest import example_files
 from tests.fidelity import (
@@ -257,12 +256,6 @@ THEIR_PROBLEMS = {
 
 SAMPLES = example_files(lambda p: schema_kind(p) in NATIVE_TYPES)
 PIPELINE_SAMPLES = example_files(lambda p: schema_kind(p) == "pipelineComponentBatchDeployment")
-PIPELINE_PENDING = (
-    "pipeline-component batch deployments are built by the other engineer on issue 15 "
-    "(branch of the pipeline kind in specs/batch_deployment.py); until then amlkit refuses "
-    "them in one line (tests/specs/test_file_kind.py)"
-)
-
 FIXTURE_PARAMS = VALID_FIXTURES
 
 
@@ -345,19 +338,11 @@ def test_every_supported_kind_is_compared() -> None:
 
 
 def test_every_sample_is_compared_or_pending(shared_examples: Path) -> None:
-    """All 19 samples: 18 compared, the pipeline-component one pending (PIPELINE_PENDING)."""
+    """All 19 samples: 18 compared here, the pipeline-component one (its body has a
+    component reference and settings, no model) in tests/components/test_pipeline_deployment.py."""
     assert sorted(SAMPLES + PIPELINE_SAMPLES) == example_files()
     assert (len(SAMPLES), len(PIPELINE_SAMPLES)) == (18, 1)
     assert {schema_kind(shared_examples / f) for f in SAMPLES} == set(NATIVE_TYPES)
-
-
-@pytest.mark.xfail(strict=True, raises=ConfigError, reason=PIPELINE_PENDING)
-@pytest.mark.parametrize("relative", PIPELINE_SAMPLES)
-def test_amlkit_sends_what_azure_ai_ml_sends_for_each_pipeline_sample(
-    examples: Path, relative: str
-) -> None:
-    amlkit_render(examples / relative)  # refused today: the ConfigError the xfail expects
-    _assert_same_body(_compare(examples / relative))
 
 
 def test_every_deliberate_difference_is_tolerated_by_its_own_entries() -> None:

@@ -177,6 +177,25 @@ TARGET_UTILIZATION = {
     "target_utilization_percentage": 70,
 }
 """Every setting given: az ml sends none it is not given, amlkit each with its default."""
+ROLLOUT_PLACE = Place(
+    "amlkit's own `rollout:` section: it drives `amlkit rollout` and the plan's rollout "
+    "times, never a request to Azure (tests/specs/test_rollout.py, tests/rollout/)"
+)
+ROLLOUT_FIELDS = (
+    *(f"rollout.{f}" for f in ("bake", "baseline", "candidate", "initial_delay")),
+    *(f"rollout.{f}" for f in ("max_inconclusive", "metrics_lag", "min_requests")),
+    *(f"rollout.{f}" for f in ("on_failure", "on_inconclusive", "timeout")),
+    *(f"rollout.gates.{f}" for f in ("max", "max_over_baseline", "max_ratio_to_baseline")),
+    "rollout.gates.metric",
+    "rollout.shadow.duration",
+    "rollout.shadow.percent",
+    "rollout.smoke.request_file",
+    "rollout.smoke.requests",
+    "rollout.smoke.statuses",
+    "rollout.strategy.step",
+    "rollout.strategy.steps",
+    "rollout.strategy.type",
+)
 PLACE_SCHEMA = Place("decides the file's kind: tests/specs/test_file_kind.py")
 
 
@@ -488,6 +507,7 @@ CASES: dict[str, dict[str, Case]] = {
             "tests/components/test_endpoint_traffic_scenarios.py)"
         ),
         "mirror_traffic": Place("as traffic (tests/components/test_endpoint_traffic_scenarios.py)"),
+        **dict.fromkeys(ROLLOUT_FIELDS, ROLLOUT_PLACE),
     },
     "batch_endpoint": {
         "$schema": PLACE_SCHEMA,

@@ -7,7 +7,12 @@ from pathlib import Path
 
 import pytest
 
-from amlkit.specs import BatchDeploymentSpec, ComputeClusterSpec, OnlineDeploymentSpec
+from amlkit.specs import (
+    BatchDeploymentSpec,
+    ComputeClusterSpec,
+    OnlineDeploymentSpec,
+    PipelineBatchDeploymentSpec,
+)
 from amlkit.specs.cli_yaml import Kind, load_cli_yaml, read_document
 from amlkit.specs.errors import ConfigError
 from tests.cli_v2 import FIXTURES
@@ -106,10 +111,32 @@ def test_compute_instances_and_attached_compute_are_refused_with_the_reason(
     assert "file.yml" in line
 
 
-def test_a_pipeline_deployment_is_refused_for_the_pipeline(tmp_path: Path) -> None:
-    text = "name: p\ntype: Pipeline\ncomponent: azureml:c@latest\n"
-    line = _one_line(_write(tmp_path, text), "batch_deployment")
-    assert "type: amlkit does not support pipeline-component batch deployments yet" in line
+def test_type_pipeline_decides_a_pipeline_deployment_whatever_its_schema(
+    tmp_path: Path,
+) -> None:
+    """`type: Pipeline` (any case) under a model deployment's `$schema` loads as a
+    pipeline-component deployment, as `az ml batch-deployment create` picks its loader by
+    `type`; `type: model` under a pipeline `$schema` loads as a model deployment; a
+    pipeline `$schema` without `type` is told it needs one."""
+    schema = "https://azuremlschemas.azureedge.net/latest/{}.schema.json"
+    body = "name: pipe\ncomponent: azureml:c@latest\nsettings: {default_compute: cpu}\n"
+    typed = _write(
+        tmp_path, f"$schema: {schema.format('modelBatchDeployment')}\ntype: Pipeline\n{body}"
+    )
+    spec = load_cli_yaml(typed, "batch_deployment", check_paths=False)
+    assert isinstance(spec, PipelineBatchDeploymentSpec)
+    assert spec.component == "azureml:c@latest"
+    pipeline_schema = schema.format("PipelineComponentBatchDeployment")
+    model = _write(
+        tmp_path,
+        f"$schema: {pipeline_schema}\nname: mod\ntype: model\nmodel: azureml:m:1\n"
+        "compute: azureml:cpu\n",
+        "m.yml",
+    )
+    assert isinstance(load_cli_yaml(model, "batch_deployment"), BatchDeploymentSpec)
+    untyped = _write(tmp_path, f"$schema: {pipeline_schema}\n{body}", "untyped.yml")
+    with pytest.raises(ConfigError, match=r"untyped\.yml: type: is required"):
+        load_cli_yaml(untyped, "batch_deployment")
 
 
 def test_a_compute_instance_inline_in_a_stack_is_refused_with_the_reason() -> None:
