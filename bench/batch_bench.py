@@ -191,7 +191,7 @@ def main() -> int:
     ]
     speedup = loop / runner
     verdict = (
-        f"amlkit-batch with {WORKERS} workers: {speedup:.2f}x the plain loop "
+        f"amlkit-batch with {WORKERS} workers: {speedup:.3f}x the plain loop "
         f"(target >= {TARGET}x: {'met' if speedup >= TARGET else 'NOT met'}). Start-up is "
         f"{startup / loop:.0%} of the plain loop's run (the workload must keep it under 10%: "
         f"{'yes' if startup < 0.1 * loop else 'NO'}). amlkit-batch's time outside scoring "
