@@ -4,17 +4,18 @@ and `abort` for a rollout an interrupted job left behind.
 
 Where it runs: Azure by default (amlkit.rollout.azure), `--local URL` (an endpoint
 served by `amlkit local serve`), or `--recorded FILE` (a dry run over recorded readings).
-Exit codes: 0 promoted; 1 rolled back, held or aborted (a failed gate, smoke or the
-timeout); 2 bad input (config, flags, state, a target that cannot be reached).
+Exit codes: 0 promoted; 1 rolled back, held or aborted (a failed gate, smoke, the
+timeout or the target failing mid-walk), or left running because the rollback write
+failed (the message says to run `abort`); 2 bad input (config, flags, state, a recorded
+file, a target that cannot be reached before anything is written).
 """
 
 from __future__ import annotations
 
-import importlib
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from pydantic import ValidationError
@@ -32,6 +33,10 @@ from .common import (
     out,
 )
 from .output import check_output, write_atomically
+
+if TYPE_CHECKING:
+    from amlkit.rollout.engine import RollbackFailed, RolloutResult
+    from amlkit.rollout.sources import Clock, Target
 
 app = typer.Typer(
     help="Move an online endpoint's live traffic to a new deployment step by step, gated "
@@ -128,7 +133,7 @@ def rollout(
         raise fail("amlkit rollout needs --stack and --endpoint (or: status, resume, abort)")
     if local is not None and recorded is not None:
         raise fail("--local and --recorded: give one (neither: Azure)")
-    from amlkit.rollout.engine import RolloutError, run_rollout
+    from amlkit.rollout.engine import RollbackFailed, RolloutError, run_rollout
     from amlkit.specs.project import find_project
 
     try:
@@ -161,11 +166,15 @@ def rollout(
         result = run_rollout(
             rollout_spec,
             target,
-            _clock(),
+            _clock(recorded),
             state_path,
             _progress,
             endpoint=endpoint,
         )
+    except RollbackFailed as error:
+        raise _left_running(
+            error, state_path, report, summary, stack, endpoint, local, state
+        ) from None
     except RolloutError as error:
         raise fail(str(error)) from None
     except KeyboardInterrupt:
@@ -270,7 +279,13 @@ def _resume_or_abort(
 ) -> None:
     if stack is None or endpoint is None:
         raise fail(f"amlkit rollout {what} needs --stack and --endpoint")
-    from amlkit.rollout.engine import RolloutError, abort_rollout, read_state, resume_rollout
+    from amlkit.rollout.engine import (
+        RollbackFailed,
+        RolloutError,
+        abort_rollout,
+        read_state,
+        resume_rollout,
+    )
     from amlkit.specs.project import find_project
 
     try:
@@ -287,9 +302,13 @@ def _resume_or_abort(
     target = _target(spec, endpoint, local, recorded, None)
     try:
         if what == "resume":
-            result = resume_rollout(state_path, target, _clock(), _progress)
+            result = resume_rollout(state_path, target, _clock(recorded), _progress)
         else:
-            result = abort_rollout(state_path, target, _clock(), _progress)
+            result = abort_rollout(state_path, target, _clock(recorded), _progress)
+    except RollbackFailed as error:
+        raise _left_running(
+            error, state_path, report, summary, stack, endpoint, local, state
+        ) from None
     except RolloutError as error:
         raise fail(str(error)) from None
     except KeyboardInterrupt:
@@ -381,34 +400,60 @@ def _target(
     local: str | None,
     recorded: Path | None,
     lag: timedelta | None,
-) -> Any:
+) -> Target:
+    """Where the rollout runs: `--local`, `--recorded` or Azure (each imported here, so
+    `amlkit --help` does not load the Azure SDK). A target that cannot be reached, or a
+    bad recorded file, is bad input (exit 2)."""
     from amlkit.rollout.engine import RolloutError
 
-    if local is not None:
-        from amlkit.rollout.local import connect
-
-        try:
-            return connect(local)
-        except RolloutError as error:
-            raise fail(str(error)) from None
     try:
-        # The Azure and recorded targets are imported when used (importlib: they may be
-        # absent from an older install, which the ImportError below explains).
+        if local is not None:
+            from amlkit.rollout.local import connect as connect_local
+
+            return connect_local(local)
         if recorded is not None:
-            return importlib.import_module("amlkit.rollout.recorded").connect(recorded)
-        extra = {"metrics_lag": lag} if lag is not None else {}
-        return importlib.import_module("amlkit.rollout.azure").connect(spec, endpoint, **extra)
-    except ImportError as error:
-        where = "--recorded" if recorded is not None else "Azure"
-        raise fail(
-            f"rollout on {where} is not available in this amlkit ({error}); use --local"
-        ) from None
-    except (RolloutError, ValueError, OSError) as error:
+            from amlkit.rollout.recorded import connect as connect_recorded
+
+            return connect_recorded(recorded)
+        from amlkit.rollout.azure import connect as connect_azure
+
+        if lag is None:
+            return connect_azure(spec, endpoint)
+        return connect_azure(spec, endpoint, metrics_lag=lag)
+    except ConfigError as error:
+        raise fail_config(error) from None
+    except RolloutError as error:
         raise fail(str(error)) from None
-    except Exception as error:
-        if type(error).__name__.endswith("TargetError"):
-            raise fail(str(error)) from None
-        raise
+
+
+def _left_running(
+    error: RollbackFailed,
+    state_path: Path,
+    report: Path | None,
+    summary: Path | None,
+    stack: str,
+    endpoint: str,
+    local: str | None,
+    state: Path | None,
+) -> typer.Exit:
+    """The rollout failed and the split could not be written back: the state stays
+    `running`; say which command puts it back and what it writes (exit 1)."""
+    from amlkit.rollout.engine import read_state, split_text
+
+    flags = f"--stack {stack} --endpoint {endpoint}"
+    flags += f" --local {local}" if local is not None else ""
+    flags += f" --state {state}" if state is not None else ""
+    result = read_state(state_path)
+    out.print(_steps_table(result))
+    _write_reports(result, report, summary)
+    err.print(
+        f"{str(error).rstrip('.')}. The rollout is left running and the split may still be moved: once the "
+        f"endpoint answers again, run [bold]amlkit rollout abort {flags}[/] to write the "
+        f"pre-rollout split back ({split_text(error.restore)}).",
+        highlight=False,
+        soft_wrap=True,
+    )
+    return typer.Exit(EXIT_CHECK_FAILED)
 
 
 def _interrupted(stack: str, endpoint: str) -> typer.Exit:
@@ -423,7 +468,13 @@ def _interrupted(stack: str, endpoint: str) -> typer.Exit:
     return typer.Exit(EXIT_INTERRUPTED)
 
 
-def _clock() -> Any:
+def _clock(recorded: Path | None = None) -> Clock:
+    """The wall clock; for a dry run (`--recorded`) a clock that moves when slept on,
+    so bakes and the metrics lag take no real time."""
+    if recorded is not None:
+        from amlkit.rollout.recorded import DryRunClock
+
+        return DryRunClock()
     from amlkit.rollout.sources import WallClock
 
     return WallClock()
@@ -446,15 +497,10 @@ def _finish(
     update_stack: bool,
 ) -> None:
     from amlkit.lifecycle.stack_yaml import set_endpoint_split
-    from amlkit.rollout.report import markdown, steps_table
     from amlkit.specs.stack_config import stack_file
 
-    out.print(steps_table(result))
-    if report is not None:
-        write_atomically(report, json.dumps(result.to_json(), indent=2) + "\n", "--report")
-        summary = summary or report.with_suffix(".md")
-    if summary is not None:
-        write_atomically(summary, markdown(result), "--summary")
+    out.print(_steps_table(result))
+    _write_reports(result, report, summary)
     if update_stack and result.final_split is not None:
         path = stack_file(stacks_dir, stack)
         live = result.final_split
@@ -465,3 +511,19 @@ def _finish(
         if changed:
             err.print(f"Wrote the live split into {path}: the next pulumi up changes nothing.")
     raise typer.Exit(EXIT_OK if result.status == "promoted" else EXIT_CHECK_FAILED)
+
+
+def _steps_table(result: RolloutResult) -> Any:
+    from amlkit.rollout.report import steps_table
+
+    return steps_table(result)
+
+
+def _write_reports(result: RolloutResult, report: Path | None, summary: Path | None) -> None:
+    from amlkit.rollout.report import markdown
+
+    if report is not None:
+        write_atomically(report, json.dumps(result.to_json(), indent=2) + "\n", "--report")
+        summary = summary or report.with_suffix(".md")
+    if summary is not None:
+        write_atomically(summary, markdown(result), "--summary")

@@ -72,8 +72,9 @@ ML_SCOPE = "https://ml.azure.com/.default"
 class AzureTargetError(RolloutError):
     """Azure answered something a rollout cannot go on with; the message says what.
 
-    A RolloutError: mid-rollout, the CLI prints it and the state file stays `running`,
-    so `amlkit rollout resume` or `abort` takes over once Azure answers again."""
+    A RolloutError: mid-rollout, the engine treats it as a failed gate and writes the
+    pre-rollout split back (`on_failure: rollback`); when that write fails too, the state
+    file stays `running` and `amlkit rollout abort` takes over once Azure answers again."""
 
 
 @dataclass(frozen=True)

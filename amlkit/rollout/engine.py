@@ -6,9 +6,13 @@ gated); then each traffic step: the candidate's share written, baked for `bake`,
 the gates read over that window once `metrics_lag` has passed. A window in which the
 candidate served fewer than `min_requests` is inconclusive (`on_inconclusive`).
 
-A failed gate, a failed smoke request or the timeout ends the rollout: with
-`on_failure: rollback` the pre-rollout split is written back (mirror to the candidate
-off), with `hold` the split is left as it is.
+A failed gate, a failed smoke request, the timeout or the target failing (a
+`RolloutError` from its traffic, metrics or prober: Azure refusing, the local front
+gone) ends the rollout: with `on_failure: rollback` the pre-rollout split is written
+back (mirror to the candidate off), with `hold` the split is left as it is. When the
+rollback write itself fails, the state stays `running` and `RollbackFailed` says which
+split `abort` must restore. A failure before any split was written ends with nothing
+changed.
 
 Every transition is written to a JSON state file (atomically: a temporary file in the
 same folder, then a rename), so an interrupted CI job can be followed by `status`,
@@ -45,7 +49,18 @@ PhaseKind = Literal["delay", "smoke", "shadow", "step"]
 
 
 class RolloutError(Exception):
-    """The rollout cannot start or go on (bad input or state); the message says why."""
+    """The rollout cannot start or go on (bad input or state, a target that fails); the
+    message says why."""
+
+
+class RollbackFailed(RolloutError):
+    """The rollout failed and writing the split back failed too (or, with
+    `on_failure: hold`, the live split could not be read): the state file still says
+    `running`, so `abort` can write `restore` once the target answers again."""
+
+    def __init__(self, message: str, restore: Split) -> None:
+        super().__init__(message)
+        self.restore = restore
 
 
 @dataclass(frozen=True)
@@ -400,6 +415,8 @@ class _Walk:
         self.lag = lag if lag is not None else target.metrics.lag
         timeout = self.spec.timeout
         self.deadline = state.started + timeout if timeout is not None else None
+        self.unsure = False
+        """A write failed since the last one that succeeded: the live split is unknown."""
 
     # -- helpers -------------------------------------------------------------------------
 
@@ -415,7 +432,9 @@ class _Walk:
         self.state.save(self.path)
 
     def write(self, split: Split, why: str) -> None:
+        self.unsure = True  # a write that raises may still have landed (ARM: half-way)
         self.target.traffic.write_split(split)
+        self.unsure = False
         self.state.writes.append(TrafficWrite(self.clock.now(), split, why))
         self.save()
         self.emit("write", f"{why}: {_split_text(split)}")
@@ -440,9 +459,16 @@ class _Walk:
             self.clock.sleep(left)
 
     def end(self, status: Status, reason: str, final: Split | None = None) -> RolloutResult:
+        if final is None:
+            try:
+                final = self.target.traffic.read_split()
+            except RolloutError:
+                if not self.state.writes:
+                    raise
+                final = self.state.writes[-1].split  # what the target last said it holds
         self.state.status = status
         self.state.reason = reason
-        self.state.final = final if final is not None else self.target.traffic.read_split()
+        self.state.final = final
         self.state.ended = self.clock.now()
         self.save()
         self.emit("done", f"{status}: {reason}")
@@ -476,16 +502,51 @@ class _Walk:
             return self.fail(f"timed out after {self.spec.timeout}")
         except _Failed as failure:
             return self.fail(str(failure))
+        except RolloutError as error:  # the target failed mid-walk: a failure like a gate's
+            kind, percent = plan[self.state.next_phase]
+            return self.fail(f"{_phase_label(kind, percent)}: {error}")
         return self.end("promoted", f"{self.spec.candidate} takes all live traffic")
 
     def fail(self, reason: str) -> RolloutResult:
-        if not self.state.writes:  # failed before anything changed (smoke, the delay)
+        if self.nothing_changed():  # failed before any split moved (smoke, the delay)
             return self.end("rolled_back", f"{reason}; nothing was changed", self.state.initial)
         if self.spec.on_failure == "rollback":
             split = self.rollback_split()
-            self.write(split, "rollback: pre-rollout split")
+            try:
+                self.write(split, "rollback: pre-rollout split")
+            except RolloutError as error:
+                raise self.left_running(
+                    f"{reason}; writing the pre-rollout split back failed too: {error}"
+                ) from None
             return self.end("rolled_back", reason, split)
-        return self.end("held", f"{reason}; split held as it is (on_failure: hold)")
+        try:
+            live = self.target.traffic.read_split()
+        except RolloutError as error:
+            if self.unsure or not self.state.writes:
+                raise self.left_running(
+                    f"{reason}; on_failure: hold, but the live split cannot be read: {error}"
+                ) from None
+            live = self.state.writes[-1].split  # what the target last said it holds
+        return self.end("held", f"{reason}; split held as it is (on_failure: hold)", live)
+
+    def nothing_changed(self) -> bool:
+        """No split was written, or the only write failed and the target still holds the
+        pre-rollout split."""
+        if self.state.writes:
+            return False
+        if not self.unsure:
+            return True
+        try:
+            live = self.target.traffic.read_split()
+        except RolloutError:
+            return False
+        return live.nonzero() == self.state.initial.nonzero()
+
+    def left_running(self, reason: str) -> RollbackFailed:
+        """The state stays `running`, with the reason, for `status` and `abort`."""
+        self.state.reason = reason
+        self.save()
+        return RollbackFailed(reason, self.rollback_split())
 
     def smoke(self) -> None:
         smoke = self.spec.smoke
@@ -524,7 +585,7 @@ class _Walk:
         self.emit("step", f"{record.phase} {record.percent}%: {record.verdict}", record)
 
     def bake(self, phase: PhaseKind, percent: int, split: Split, length: timedelta) -> None:
-        label = f"shadow {percent}%" if phase == "shadow" else f"step {percent}%"
+        label = _phase_label(phase, percent)
         self.write(split, label)
         start = self.clock.now()
         span = length
@@ -635,6 +696,12 @@ def _check(gate: Gate, candidate: Reading, baseline: Reading | None, enough: boo
     return GateCheck(gate.metric, limit, value, base, "pass", note)
 
 
+def _phase_label(phase: PhaseKind, percent: int) -> str:
+    if phase in ("shadow", "step"):
+        return f"{phase} {percent}%"
+    return "initial delay" if phase == "delay" else phase
+
+
 # -- JSON ---------------------------------------------------------------------------------
 
 
@@ -725,6 +792,7 @@ __all__ = [
     "Event",
     "GateCheck",
     "Progress",
+    "RollbackFailed",
     "RolloutError",
     "RolloutResult",
     "StepRecord",

@@ -74,16 +74,24 @@ class LocalTraffic:
         self.on_write: Any = None
 
     def read_split(self) -> Split:
-        data = self._call(self.client.get(self.url))
+        data = self._call("GET")
         return Split(dict(data["traffic"]), dict(data["mirror_traffic"]))
 
     def write_split(self, split: Split) -> None:
         body = {"traffic": dict(split.traffic), "mirror_traffic": dict(split.mirror)}
-        self._call(self.client.put(self.url, json=body))
+        self._call("PUT", body)
         if self.on_write is not None:
             self.on_write()
 
-    def _call(self, answer: httpx.Response) -> dict[str, Any]:
+    def _call(self, method: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+        """The control route's answer; a RolloutError when the front is gone or refuses
+        (mid-walk, the engine then rolls back as for a failed gate)."""
+        try:
+            answer = self.client.request(method, self.url, json=body)
+        except httpx.HTTPError as error:
+            raise RolloutError(
+                f"{method} {self.url}: the front does not answer ({error})"
+            ) from None
         if answer.status_code != 200:
             raise RolloutError(f"{self.url}: {answer.status_code} {answer.text}")
         data: dict[str, Any] = answer.json()

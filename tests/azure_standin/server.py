@@ -112,6 +112,16 @@ def build_app(state: MLState) -> Starlette:
                     f"here; use {expected}.",
                 )
             )
+        if request.method in ("PUT", "PATCH", "DELETE") and not state.writes_authorized:
+            return _error(
+                ArmRefusal(
+                    403,
+                    "AuthorizationFailed",
+                    "The client 'rollout' does not have authorization to perform action "
+                    f"'{_action(path, request.method)}' over scope '{path}' or the scope is "
+                    "invalid.",
+                )
+            )
         body: dict[str, Any] = {}
         if request.method in ("PUT", "PATCH"):
             try:
@@ -132,6 +142,13 @@ def build_app(state: MLState) -> Starlette:
     return Starlette(
         routes=[Route("/{path:path}", handle, methods=["GET", "PUT", "PATCH", "DELETE", "POST"])]
     )
+
+
+def _action(path: str, method: str) -> str:
+    """The RBAC action of a write: `Microsoft.X/type/subtype/write` (or `/delete`)."""
+    provider = path.split("/providers/", 1)[-1].split("/")
+    types = "/".join([provider[0], *provider[1::2]])
+    return f"{types}/{'delete' if method == 'DELETE' else 'write'}"
 
 
 def _route(state: MLState, request: Request, path: str, body: dict[str, Any]) -> Response:

@@ -55,6 +55,9 @@ class MLState:
     """Azure ML and Log Analytics workspaces, for what a purge releases."""
     monitor: Scenario = field(default_factory=Scenario)
     """What Azure Monitor and the scoring route report (`monitor.py`); the tests set it."""
+    writes_authorized: bool = True
+    """False: the caller lost its Azure ML role, and every PUT, PATCH and DELETE is
+    refused with 403 AuthorizationFailed (reads still answer), as Azure RBAC does."""
 
     def __post_init__(self) -> None:
         self.online = OnlineEndpoints(self)

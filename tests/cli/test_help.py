@@ -4,6 +4,8 @@ command name kept for a release (`local-batch`)."""
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
 
 import pytest
 from typer.testing import CliRunner
@@ -91,6 +93,19 @@ def test_top_level_help_lists_the_nouns_then_version_and_hides_the_old_name() ->
 
 def test_rollout_help_lists_status_resume_and_abort() -> None:
     assert _commands(_help(["rollout"])) == ["status", "resume", "abort"]
+
+
+def test_rollout_help_loads_no_rollout_target() -> None:
+    # The Azure SDK and the targets are imported when a rollout runs, not for help.
+    code = (
+        "import sys\n"
+        "from typer.testing import CliRunner\n"
+        "from amlkit.cli import app\n"
+        "assert CliRunner().invoke(app, ['rollout', '--help']).exit_code == 0\n"
+        "print(sorted(m for m in sys.modules if m.startswith(('amlkit.rollout', 'azure.mgmt'))))\n"
+    )
+    shown = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert shown.stdout.strip() == "[]", shown.stderr
 
 
 def test_local_help_lists_serve_and_batch_and_where_the_old_form_went() -> None:

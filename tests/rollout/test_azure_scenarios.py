@@ -8,7 +8,10 @@ endpoint's scoring URI with its key. A fake clock makes bakes and lag take no ti
 - a candidate failing one request in five passes its smoke phase (four requests) and
   is rolled back at the first gate;
 - in both, the exact traffic writes Azure received are asserted, and afterwards the
-  stack config's traffic equals the live traffic.
+  stack config's traffic equals the live traffic;
+- Azure failing mid-walk (Azure Monitor's 403 without Monitoring Reader) rolls back as
+  a failed gate does; a rollback write Azure refuses (the role removed while a step
+  baked) leaves the rollout running and names the `abort` that puts the split back.
 """
 
 from __future__ import annotations
@@ -124,7 +127,9 @@ def azure(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Azure]:
         # What cannot run here: Microsoft Entra (the stand-in's token instead of
         # DefaultAzureCredential's) and the wall clock (bakes of five minutes).
         monkeypatch.setattr("amlkit.rollout.azure.default_credential", standin_credential)
-        monkeypatch.setattr(importlib.import_module("amlkit.cli.rollout"), "_clock", lambda: clock)
+        monkeypatch.setattr(
+            importlib.import_module("amlkit.cli.rollout"), "_clock", lambda recorded=None: clock
+        )
         make_endpoint(
             ArmClient(standin_credential(), standin.base_url),
             ENDPOINT_ID,
@@ -237,19 +242,68 @@ def test_a_shadow_phase_mirrors_to_the_candidate_then_turns_the_mirror_off(
     assert "mirror_traffic" not in endpoint
 
 
-def test_without_monitoring_reader_the_rollout_stops_clearly_and_abort_restores(
-    azure: Azure,
-) -> None:
+def test_without_monitoring_reader_the_rollout_rolls_back_and_says_why(azure: Azure) -> None:
     azure.standin.state.monitor.authorized = False
 
-    stopped = azure.run()
+    result = azure.run("--report", "rollout.json")
 
-    assert stopped.exit_code == EXIT_BAD_CONFIG, stopped.output
-    said = " ".join(stopped.output.split())  # however the console wrapped it
-    assert "Azure Monitor refused metrics RequestsPerMinute of ep-azr: AuthorizationFailed" in said
-    assert "'microsoft.insights/metrics/read'" in said
+    # Azure Monitor's 403 at the first window is a failure like a failed gate: the
+    # pre-rollout split is written back at once, not left half-shifted.
+    assert result.exit_code == EXIT_CHECK_FAILED, result.output
+    assert azure.writes() == [{"blue": 90, "green": 10}, {"blue": 100, "green": 0}]
+    assert azure.standin.state.online.live()["ep-azr"] == {"blue": 100, "green": 0}
+    assert azure.standin.state.online.mirrored()["ep-azr"] == {}
+    said = " ".join(result.output.split())  # however the console wrapped it
+    assert (
+        "rolled_back - step 10%: Azure Monitor refused metrics RequestsPerMinute of ep-azr: "
+        in said
+    )
+    assert "AuthorizationFailed" in said and "'microsoft.insights/metrics/read'" in said
+    report = json.loads((azure.project / "rollout.json").read_text())
+    assert report["outcome"] == "rolled_back"
+    assert report["reason"].startswith("step 10%: Azure Monitor refused metrics")
+    assert [w["why"] for w in report["writes"]] == ["step 10%", "rollback: pre-rollout split"]
+    assert azure.stack_traffic()["traffic"] == {"blue": 100, "green": 0}
+    # Nothing is left for a person to put back.
+    aborted = azure.run_command("abort")
+    assert aborted.exit_code == EXIT_BAD_CONFIG
+    assert "already ended (rolled_back)" in " ".join(aborted.output.split())
+
+
+def test_a_refused_rollback_write_leaves_the_rollout_running_and_names_abort(
+    azure: Azure, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    azure.standin.state.monitor.fail_every = {"green": 5}
+    azure.standin.state.monitor.error_rate = {"green": 0.2}
+    sleep = azure.clock.sleep
+
+    def role_removed_while_baking(seconds: float) -> None:
+        azure.standin.state.writes_authorized = False
+        sleep(seconds)
+
+    monkeypatch.setattr(azure.clock, "sleep", role_removed_while_baking)
+
+    result = azure.run("--report", "rollout.json")
+
+    # The gate failed and Azure refused the rollback: the split stays where it is, the
+    # state says running, and the message names the command and the split to restore.
+    assert result.exit_code == EXIT_CHECK_FAILED, result.output
     assert azure.writes() == [{"blue": 90, "green": 10}]
+    assert azure.standin.state.online.live()["ep-azr"] == {"blue": 90, "green": 10}
+    said = " ".join(result.output.split())
+    assert "step 10%: error_rate 0.2 > 0.05; writing the pre-rollout split back failed too" in said
+    assert "onlineEndpoints/write" in said
+    assert (
+        "run amlkit rollout abort --stack azt --endpoint ep-azr to write the pre-rollout "
+        "split back (blue 100%)" in said
+    )
+    report = json.loads((azure.project / "rollout.json").read_text())
+    assert report["outcome"] == "running" and report["final_split"] is None
+    assert azure.stack_traffic()["traffic"] == {"blue": 100, "green": 0}  # not rewritten
+    status = azure.run_command("status")
+    assert status.exit_code == EXIT_OK and "running" in status.output
 
+    azure.standin.state.writes_authorized = True
     aborted = azure.run_command("abort")
 
     assert aborted.exit_code == EXIT_CHECK_FAILED, aborted.output

@@ -16,6 +16,7 @@ import pytest
 
 from amlkit.rollout.engine import (
     Event,
+    RollbackFailed,
     RolloutError,
     abort_rollout,
     read_state,
@@ -374,3 +375,110 @@ def test_a_damaged_or_missing_state_is_a_clear_error(tmp_path: Path) -> None:
     (tmp_path / "other.json").write_text('{"version": 1, "spec": {}}')
     with pytest.raises(RolloutError, match="damaged"):
         read_state(tmp_path / "other.json")
+
+
+class Faulty(Endpoint):
+    """An endpoint whose target parts fail on cue, as Azure or a local front can:
+    metrics reads from the `fail_reads`-th on (1-based), the writes numbered in
+    `fail_writes`; a failing write first lands when `lands`; a failing prober."""
+
+    def __init__(self, clock: Clock, **cues: Any) -> None:
+        super().__init__(clock, healthy)
+        self.fail_reads: int | None = cues.get("fail_reads")
+        self.fail_writes: set[int] = cues.get("fail_writes", set())
+        self.lands: bool = cues.get("lands", False)
+        self.fail_probes: bool = cues.get("fail_probes", False)
+        self.attempts: list[Split] = []
+
+    def read(self, deployments: Any, window: Window, metrics: Any = ()) -> dict[str, Reading]:
+        if self.fail_reads is not None and len(self.reads) + 1 >= self.fail_reads:
+            raise RolloutError("Azure Monitor refused metrics RequestsPerMinute: 403")
+        return super().read(deployments, window, metrics)
+
+    def write_split(self, split: Split) -> None:
+        self.attempts.append(split)
+        if len(self.attempts) in self.fail_writes:
+            if self.lands:
+                self.split = split
+            raise RolloutError("writing the split of score: 409 Conflict")
+        super().write_split(split)
+
+    def send(self, deployment: str, body: bytes, count: int) -> list[int]:
+        if self.fail_probes:
+            raise RolloutError("smoke requests to score: listKeys 403")
+        return super().send(deployment, body, count)
+
+
+def test_a_target_failing_mid_walk_rolls_back(tmp_path: Path) -> None:
+    # The second window's metrics read fails, with 50% live on the candidate.
+    endpoint = Faulty(Clock(), fail_reads=2)
+    result = run(endpoint, spec(), tmp_path / "s.json")
+
+    assert result.status == "rolled_back"
+    assert result.reason == "step 50%: Azure Monitor refused metrics RequestsPerMinute: 403"
+    assert traffic(endpoint) == [
+        {"blue": 90, "green": 10},
+        {"blue": 50, "green": 50},
+        {"blue": 100, "green": 0},
+    ]
+    assert result.final_split == Split({"blue": 100, "green": 0})
+    assert read_state(tmp_path / "s.json").status == "rolled_back"
+
+    # on_failure: hold leaves the split where the failure found it.
+    endpoint = Faulty(Clock(), fail_reads=1)
+    result = run(endpoint, spec(on_failure="hold"), tmp_path / "h.json")
+    assert result.status == "held"
+    assert traffic(endpoint) == [{"blue": 90, "green": 10}]
+    assert result.final_split == Split({"blue": 90, "green": 10})
+
+
+def test_a_failing_step_write_is_rolled_back_when_it_landed(tmp_path: Path) -> None:
+    # The 50% write fails after Azure took it: the pre-rollout split is written back.
+    endpoint = Faulty(Clock(), fail_writes={2}, lands=True)
+    result = run(endpoint, spec(), tmp_path / "s.json")
+    assert result.status == "rolled_back"
+    assert result.reason == "step 50%: writing the split of score: 409 Conflict"
+    assert endpoint.split == Split({"blue": 100, "green": 0})
+    assert [dict(s.traffic) for s in endpoint.attempts] == [
+        {"blue": 90, "green": 10},
+        {"blue": 50, "green": 50},
+        {"blue": 100, "green": 0},
+    ]
+
+
+def test_the_rollback_write_failing_leaves_the_rollout_running(tmp_path: Path) -> None:
+    path = tmp_path / "s.json"
+    endpoint = Faulty(Clock(), fail_reads=1, fail_writes={2})
+    with pytest.raises(RollbackFailed) as raised:
+        run(endpoint, spec(), path)
+
+    assert str(raised.value) == (
+        "step 10%: Azure Monitor refused metrics RequestsPerMinute: 403; writing the "
+        "pre-rollout split back failed too: writing the split of score: 409 Conflict"
+    )
+    assert raised.value.restore == Split({"blue": 100, "green": 0})
+    assert endpoint.split == Split({"blue": 90, "green": 10})  # still half-shifted
+    state = read_state(path)
+    assert (state.status, state.reason) == ("running", str(raised.value))
+    # Once the target answers again, abort writes the split back.
+    assert abort_rollout(path, endpoint.target(), endpoint.clock).status == "aborted"
+    assert endpoint.split == Split({"blue": 100, "green": 0})
+
+
+def test_a_target_failing_before_anything_moved_changes_nothing(tmp_path: Path) -> None:
+    body = tmp_path / "request.json"
+    body.write_text("{}")
+    endpoint = Faulty(Clock(), fail_probes=True)
+    result = run(endpoint, spec(smoke={"request_file": str(body)}), tmp_path / "a.json")
+    assert result.status == "rolled_back"
+    assert result.reason == "smoke: smoke requests to score: listKeys 403; nothing was changed"
+    assert endpoint.attempts == [] and result.final_split == Split({"blue": 100, "green": 0})
+
+    # The first write refused, the endpoint still as it was: nothing to write back.
+    endpoint = Faulty(Clock(), fail_writes={1})
+    result = run(endpoint, spec(), tmp_path / "b.json")
+    assert result.status == "rolled_back"
+    assert (
+        result.reason == "step 10%: writing the split of score: 409 Conflict; nothing was changed"
+    )
+    assert [dict(s.traffic) for s in endpoint.attempts] == [{"blue": 90, "green": 10}]

@@ -1,17 +1,21 @@
 """Readings from amlkit-serve's exposition: the text prometheus-client writes (the same
 metric names and labels as runtime-image's serve/metrics.py), differenced between two
-scrapes, and percentiles as Prometheus' histogram_quantile computes them."""
+scrapes, and percentiles as Prometheus' histogram_quantile computes them; the control
+route's client when the front is gone."""
 
 from __future__ import annotations
 
+import socket
 from datetime import UTC, datetime, timedelta
 
+import httpx
 import prometheus_client as prom
 import pytest
 from amlkit_runtime.serve.metrics import LATENCY_BUCKETS
 
-from amlkit.rollout.local import difference, histogram_quantile, parse_metrics
-from amlkit.rollout.sources import Window
+from amlkit.rollout.engine import RolloutError
+from amlkit.rollout.local import LocalTraffic, difference, histogram_quantile, parse_metrics
+from amlkit.rollout.sources import Split, Window
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 
@@ -84,3 +88,16 @@ def test_histogram_quantile_edges() -> None:
     assert histogram_quantile(0.99, [(0.1, 0.0), (1.0, 0.0), (float("inf"), 4.0)]) == 1.0
     # The first bucket interpolates from 0.
     assert histogram_quantile(0.5, [(0.1, 10.0), (float("inf"), 10.0)]) == pytest.approx(0.05)
+
+
+def test_a_front_that_is_gone_is_a_rollout_error() -> None:
+    # Mid-walk the engine rolls back on a RolloutError; an httpx error would escape it.
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]  # bound, not listening: connections are refused
+        with httpx.Client(timeout=5) as client:
+            traffic = LocalTraffic(client, f"http://127.0.0.1:{port}")
+            with pytest.raises(RolloutError, match=r"PUT http://127\.0\.0\.1:\d+/\.amlkit/"):
+                traffic.write_split(Split({"blue": 100}))
+            with pytest.raises(RolloutError, match="the front does not answer"):
+                traffic.read_split()

@@ -4,18 +4,21 @@ writes are kept and reported, nothing is sent anywhere; bad files are clear erro
 from __future__ import annotations
 
 import json
-from datetime import timedelta
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 import yaml
+from typer.testing import CliRunner
 
+from amlkit.cli import EXIT_BAD_CONFIG, EXIT_CHECK_FAILED, EXIT_OK, app
 from amlkit.rollout.engine import RolloutError, run_rollout
 from amlkit.rollout.recorded import DryRunClock, RecordedMetrics, RecordedTraffic, connect
 from amlkit.rollout.sources import Split
 from amlkit.specs.errors import ConfigError
 from amlkit.specs.rollout import RolloutSpec
+from tests.local.local_project import make_project
 from tests.rollout.azure_env import START, FakeClock
 
 SPEC = {
@@ -168,3 +171,86 @@ def test_the_dry_run_clock_moves_only_when_slept_on() -> None:
     clock.sleep(600)
     clock.sleep(-5)
     assert clock.now() - START == timedelta(minutes=10)
+
+
+def _stack(tmp_path: Path) -> Path:
+    deployments = [
+        {
+            "name": name,
+            "model": {"path": "../model", "name": "weights"},
+            "code_configuration": {"code": "../code", "scoring_script": "score.py"},
+            "instance_type": "Standard_DS3_v2",
+            "instance_count": 1,
+        }
+        for name in ("blue", "green")
+    ]
+    config = {
+        "amlkit:environment": {"name": "dry", "location": "westeurope"},
+        "amlkit:online_endpoints": [
+            {
+                "name": "ep-dry",
+                "traffic": {"blue": 100, "green": 0},
+                "deployments": deployments,
+                "rollout": SPEC,
+            }
+        ],
+    }
+    (tmp_path / "project").mkdir()
+    return make_project(tmp_path / "project", score="", weights="w", stacks={"dry": config})
+
+
+def _dry_run(project: Path, recorded: Path, *args: str) -> Any:
+    return CliRunner().invoke(
+        app,
+        ["rollout", "--stack", "dry", "--endpoint", "ep-dry", "--recorded", str(recorded),
+         "--project", str(project), *args],
+        env={"COLUMNS": "200", "NO_COLOR": "1"},
+    )  # fmt: skip
+
+
+def test_the_command_dry_runs_without_sleeping_for_real(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Two 10-minute bakes, each read after a 2-minute lag: 24 minutes on a wall clock.
+    project = _stack(tmp_path)
+    recorded = _file(tmp_path, [_window(2), _window(3)])
+    stack = (project / "stacks" / "Pulumi.dry.yaml").read_text()
+
+    def no_real_sleep(seconds: float) -> None:
+        raise AssertionError(f"the dry run slept {seconds:g} s for real")
+
+    monkeypatch.setattr("time.sleep", no_real_sleep)
+    result = _dry_run(project, recorded, "--report", str(tmp_path / "dry.json"))
+
+    assert result.exit_code == EXIT_OK, result.output
+    report = json.loads((tmp_path / "dry.json").read_text())
+    assert report["outcome"] == "promoted"
+    assert [w["traffic"] for w in report["writes"]] == [
+        {"blue": 80, "green": 20},
+        {"blue": 0, "green": 100},
+    ]
+    # The rollout's own time went by all the same: 2 x (10 + 2) minutes.
+    started, ended = (datetime.fromisoformat(report[k]) for k in ("started", "ended"))
+    assert ended - started == timedelta(minutes=24)
+    assert (project / "stacks" / "Pulumi.dry.yaml").read_text() == stack  # a dry run
+
+    # A failing window rolls back, still without a real sleep.
+    failing = _file(tmp_path, [_window(40)])
+    result = _dry_run(project, failing, "--state", str(tmp_path / "second.json"))
+    assert result.exit_code == EXIT_CHECK_FAILED, result.output
+    assert "rolled_back - step 20%: error_rate 0.1 > 0.02" in " ".join(result.output.split())
+
+
+def test_the_command_names_a_bad_recorded_file(tmp_path: Path) -> None:
+    project = _stack(tmp_path)
+    bad = tmp_path / "recorded.yaml"
+    bad.write_text(yaml.safe_dump({"split": {"traffic": {"blue": 100}}, "windows": []}))
+
+    result = _dry_run(project, bad)
+
+    assert result.exit_code == EXIT_BAD_CONFIG, result.output
+    assert "recorded.yaml: windows: List should have at least 1 item" in result.output
+    assert "Traceback" not in result.output
+    missing = _dry_run(project, tmp_path / "none.yaml")
+    assert missing.exit_code == EXIT_BAD_CONFIG, missing.output
+    assert "none.yaml" in missing.output
