@@ -4,11 +4,17 @@ UUIDs."""
 
 from __future__ import annotations
 
+import asyncio
 import uuid
+from typing import Any
 
 import prometheus_client as prom
+import pytest
+import uvicorn
 from amlkit_runtime.serve.metrics import LATENCY_BUCKETS, _Pending
+from amlkit_runtime.serve.protocol import HEAD_PIECE, HttpProtocol
 from amlkit_runtime.serve.request_ids import new_request_id
+from uvicorn.server import ServerState
 
 
 def _samples(registry: prom.CollectorRegistry) -> dict[tuple[str, str], float]:
@@ -49,3 +55,96 @@ def test_generated_request_ids_are_distinct_uuid4() -> None:
         parsed = uuid.UUID(raw.decode())
         assert (parsed.version, parsed.variant) == (4, uuid.RFC_4122)
         assert str(parsed).encode() == raw
+
+
+class _Transport(asyncio.Transport):
+    """A connection's transport that keeps what the protocol writes."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.out: list[bytes] = []
+        self.closing = False
+
+    def write(self, data: Any) -> None:
+        self.out.append(bytes(data))
+
+    def is_closing(self) -> bool:
+        return self.closing
+
+    def close(self) -> None:
+        self.closing = True
+
+    def get_extra_info(self, name: str, default: Any = None) -> Any:
+        return {"peername": ("127.0.0.1", 1), "sockname": ("127.0.0.1", 2)}.get(name, default)
+
+    def pause_reading(self) -> None:
+        pass
+
+    def resume_reading(self) -> None:
+        pass
+
+
+class _CountingLoop:
+    """The running loop, counting the read-deadline timers the protocol arms."""
+
+    def __init__(self, loop: asyncio.AbstractEventLoop) -> None:
+        self._loop = loop
+        self.deadlines = 0
+
+    def call_later(self, delay: float, callback: Any, *args: Any) -> asyncio.TimerHandle:
+        if getattr(callback, "__name__", "") == "_read_timed_out":
+            self.deadlines += 1
+        return self._loop.call_later(delay, callback, *args)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._loop, name)
+
+
+async def _echo_length(scope: Any, receive: Any, send: Any) -> None:
+    body = b""
+    while True:
+        message = await receive()
+        body += message.get("body", b"")
+        if not message.get("more_body"):
+            break
+    await send({"type": "http.response.start", "status": 200, "headers": []})
+    await send({"type": "http.response.body", "body": str(len(body)).encode()})
+
+
+@pytest.mark.parametrize(
+    ("split", "deadlines"),
+    [
+        (None, 0),  # head and a body larger than a parsing piece in one read: no deadline
+        (HEAD_PIECE + 100, 1),  # the body's rest comes in a second read: one deadline
+        (20, 1),  # the head comes in two reads: one deadline
+    ],
+)
+def test_a_request_in_one_read_arms_no_read_deadline(split: int | None, deadlines: int) -> None:
+    async def scenario() -> tuple[int, bytes, bool]:
+        config = uvicorn.Config(
+            _echo_length, http=HttpProtocol, lifespan="off", log_level="warning"
+        )
+        config.load()
+        loop = asyncio.get_running_loop()
+        protocol = HttpProtocol(config=config, server_state=ServerState(), app_state={}, _loop=loop)
+        transport = _Transport()
+        protocol.connection_made(transport)
+        counting = _CountingLoop(loop)
+        protocol.loop = counting  # type: ignore[assignment]
+        body = b"7" * (2 * HEAD_PIECE + 5)
+        request = (
+            b"POST /score HTTP/1.1\r\nHost: t\r\nContent-Length: %d\r\n\r\n" % len(body) + body
+        )
+        for piece in [request] if split is None else [request[:split], request[split:]]:
+            protocol.data_received(piece)
+        for _ in range(20):
+            await asyncio.sleep(0)
+        armed = protocol._read_timer is not None
+        protocol.connection_lost(None)
+        return counting.deadlines, b"".join(transport.out), armed
+
+    armed_count, answer, still_armed = asyncio.run(scenario())
+    assert armed_count == deadlines
+    assert not still_armed  # the complete request cancelled any deadline
+    assert answer.startswith(b"HTTP/1.1 200 OK\r\n")
+    assert answer.endswith(str(2 * HEAD_PIECE + 5).encode() + b"\r\n0\r\n\r\n")

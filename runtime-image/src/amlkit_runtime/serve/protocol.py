@@ -141,13 +141,22 @@ class HttpProtocol(HttpToolsProtocol):
     def data_received(self, data: bytes) -> None:
         if len(data) <= HEAD_PIECE:
             self._parse(data)
-            return
-        view = memoryview(data)
-        start, end = 0, len(data)
-        while start < end and not self.transport.is_closing():
-            size = self._body_left if self._body_left > 0 and not self._in_head else HEAD_PIECE
-            self._parse(view[start : start + size])  # type: ignore[arg-type]  # any buffer
-            start += size
+        else:
+            view = memoryview(data)
+            start, end = 0, len(data)
+            while start < end and not self.transport.is_closing():
+                size = self._body_left if self._body_left > 0 and not self._in_head else HEAD_PIECE
+                self._parse(view[start : start + size])  # type: ignore[arg-type]  # any buffer
+                start += size
+        # Armed once all of `data` is parsed (not after each piece): a request that
+        # arrives in one read, head and body split into pieces, arms no timer.
+        if (
+            self._reading
+            and self._read_timer is None
+            and not self._refused
+            and not self.transport.is_closing()
+        ):
+            self._read_timer = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
 
     def _parse(self, piece: bytes) -> None:
         self._began = False
@@ -158,9 +167,6 @@ class HttpProtocol(HttpToolsProtocol):
             self._head_bytes = len(piece) if self._began else self._head_bytes + len(piece)
             if self._head_bytes > MAX_HEAD_BYTES + HEAD_PIECE:
                 self._refuse_head(f"the request line and headers exceed {MAX_HEAD_BYTES} bytes")
-                return
-        if self._read_timer is None:
-            self._read_timer = self.loop.call_later(self.read_timeout_s, self._read_timed_out)
 
     def on_message_begin(self) -> None:
         super().on_message_begin()
