@@ -11,8 +11,18 @@ each nested leaf) and holds each to one case of CASES:
   to azure-ai-ml's conversion of its `Model` / `Environment` instead;
 - `Elsewhere`: the field is amlkit's own and reaches another Azure resource (autoscale);
 - `Refused`: setting it is refused in one line saying why;
+- `Unsent`: neither amlkit nor az ml sends it (a pipeline deployment's component's
+  `name`/`version`: both register it anonymously): setting it changes none of
+  amlkit's requests, nor azure-ai-ml's conversion of the components;
 - `Place`: it decides where the resource goes (its name in the URL, its kind), with the
   test that shows it.
+
+A pipeline-component batch deployment is walked down to its component file and its
+steps' command components (written inline for the walk) and their environments: a field
+of the deployment is held to azure-ai-ml's BatchDeployment body (settings sent as
+strings the one difference), one of a component to every ComponentVersion body
+azure-ai-ml's `PipelineComponent` / `CommandComponent` `_to_rest_object()` builds,
+apart from ids and versions, and a step's inline environment to its `Environment`'s.
 
 A field with no case fails `test_every_field_has_a_case`; a `Sent` field that changes
 nothing fails its own case.
