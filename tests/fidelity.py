@@ -259,12 +259,14 @@ def amlkit_data_bodies(recording: Recording) -> dict[str, dict[str, Any]]:
     }
 
 
-def azure_ai_ml_body(file: Path) -> dict[str, Any]:
+def azure_ai_ml_body(file: Path, entity: Any = None) -> dict[str, Any]:
     """The body azure-ai-ml would PUT for the file: its loader, what its operations do
-    before the PUT (data-collector assets, `azure_ai_ml_registers`), its REST conversion."""
+    before the PUT (data-collector assets, `azure_ai_ml_registers`), its REST conversion.
+    `entity`: the file already loaded by `azure_ai_ml_load` (it is changed as azure-ai-ml's
+    operations change it, so convert each loaded entity once)."""
     from azure.ai.ml._restclient.arm_ml_service._utils.model_base import SdkJSONEncoder
 
-    entity = azure_ai_ml_load(file)
+    entity = azure_ai_ml_load(file) if entity is None else entity
     azure_ai_ml_registers(entity)
     if schema_kind(file).endswith("OnlineEndpoint"):
         rest = entity._to_rest_online_endpoint(location=LOCATION)

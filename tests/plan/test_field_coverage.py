@@ -947,6 +947,20 @@ def _render(file: Path) -> Recording:
     return amlkit_render(file)
 
 
+@functools.cache
+def _their_entity(file: Path) -> Any:
+    """azure-ai-ml's entity of each file, loaded once (its loader is the slowest step
+    of a case): read for the URL names, converted for its body (`_their_body`, once),
+    its model's, environment's and components' bodies."""
+    return azure_ai_ml_load(file)
+
+
+@functools.cache
+def _their_body(file: Path) -> dict[str, Any]:
+    return azure_ai_ml_body(file, _their_entity(file))
+
+
+@functools.cache
 def _requests(file: Path) -> set[tuple[str, str, str]]:
     """(type, path, value) of every input of every Azure resource amlkit renders."""
     found = set()
@@ -974,7 +988,7 @@ def _encoded(rest: Any) -> dict[str, Any]:
 def _asset_bodies(file: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
     """amlkit's and azure-ai-ml's canonical bodies of the file's inline model and
     environment, by azure-native type."""
-    entity = azure_ai_ml_load(file)
+    entity = _their_entity(file)
     recording = _render(file)
     found = {}
     for typ, theirs in (
@@ -1098,7 +1112,7 @@ def _azure_ai_ml_components(file: Path) -> dict[str, Any]:
     step (`""` the pipeline), and each step's inline environment's body."""
     from azure.ai.ml.entities import PipelineComponent
 
-    entity = azure_ai_ml_load(file)
+    entity = _their_entity(file)
     if isinstance(entity.job_definition, str):
         # As its batch deployment operations derive the component from the job
         # (BatchDeploymentOperations._validate_component), the job as written.
@@ -1199,12 +1213,12 @@ def _same_as_azure_ai_ml(plain: Path, file: Path) -> None:
     azure-ai-ml sends what amlkit sends."""
     typ = RENDERED_TYPES[schema_kind(file)]
     (resource,) = _render(file).of_type(f"{ML}:{typ}")
-    entity = azure_ai_ml_load(file)
+    entity = _their_entity(file)
     for url, attr in _URL_NAMES[typ].items():
         assert resource.inputs[url] == getattr(entity, attr), url
     ours_before, _ = canonical(plain, amlkit_body(plain, _render(plain)))
     ours, _ = canonical(file, amlkit_body(file, _render(file)))
-    theirs, _ = canonical(file, azure_ai_ml_body(file))
+    theirs, _ = canonical(file, _their_body(file))
     moved = differences(ours_before, ours)
     for body_path in moved:
         pair = differences(ours, theirs).get(body_path)
