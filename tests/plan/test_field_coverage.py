@@ -138,7 +138,7 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
             "name": "prepare-score",
             "endpoint_name": "pipeline-batch",
             "type": "pipeline",
-            "component": "pipeline.yml",
+            "component": "pipeline.yml",  # PIPELINE_DOC, below
             "settings": {"default_compute": "batch-cluster"},
         },
     ),
@@ -350,14 +350,20 @@ def _merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
     return out
 
 
+PIPELINE = "pipeline_deployment"
 PIPELINE_DOC: dict[str, Any] = yaml.safe_load((FIXTURES / "pipeline/pipeline.yml").read_text())
-"""The pipeline component the pipeline deployment's base runs (its file, in the copy)."""
+PIPELINE_DOC["jobs"]["prepare"]["component"] = "azureml:prepare_rows:1"
+"""The pipeline component the pipeline deployment's base runs: the fixture's, its
+prepare step naming a registered component (nothing of that step to register: each
+registration costs a case time, and the score step's component is the one walked).
+The base file's `component:` (written beside it by `_file`), so a case's file differs
+from the base's by its field alone."""
+BASES[PIPELINE][1]["component"] = PIPELINE_DOC
 SCORE_STEP: dict[str, Any] = {
     **yaml.safe_load((FIXTURES / "pipeline/components/score.yml").read_text()),
     "code": "src/score",
 }
 """The score step's command component, written inline (paths relative to pipeline.yml)."""
-PIPELINE = "pipeline_deployment"
 ANONYMOUS = (
     "az ml registers a deployment's component and its steps' components anonymously "
     "(`azureml_anonymous`, versioned by a hash of their content), as amlkit does, so "
