@@ -361,9 +361,11 @@ from the base's by its field alone."""
 BASES[PIPELINE][1]["component"] = PIPELINE_DOC
 SCORE_STEP: dict[str, Any] = {
     **yaml.safe_load((FIXTURES / "pipeline/components/score.yml").read_text()),
-    "code": "src/score",
+    "code": "azureml:score-code:1",
 }
-"""The score step's command component, written inline (paths relative to pipeline.yml)."""
+"""The score step's command component, written inline, its code registered (nothing to
+upload a case; `component.jobs.component.code` sets the local folder, relative to
+pipeline.yml)."""
 ANONYMOUS = (
     "az ml registers a deployment's component and its steps' components anonymously "
     "(`azureml_anonymous`, versioned by a hash of their content), as amlkit does, so "
@@ -505,7 +507,7 @@ def _pipeline_cases() -> dict[str, Case]:
         "component.jobs.component.is_deterministic": Sent(
             _step(is_deterministic=False), before=_step()
         ),
-        "component.jobs.component.code": Sent(_step(code="src/prepare"), before=_step()),
+        "component.jobs.component.code": Sent(_step(code="src/score"), before=_step()),
         "component.jobs.component.command": Sent(
             _step(command=SCORE_STEP["command"] + " --verbose"), before=_step()
         ),
