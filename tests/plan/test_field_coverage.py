@@ -362,10 +362,12 @@ BASES[PIPELINE][1]["component"] = PIPELINE_DOC
 SCORE_STEP: dict[str, Any] = {
     **yaml.safe_load((FIXTURES / "pipeline/components/score.yml").read_text()),
     "code": "azureml:score-code:1",
+    "environment": "azureml:scoring-env:1",
 }
-"""The score step's command component, written inline, its code registered (nothing to
-upload a case; `component.jobs.component.code` sets the local folder, relative to
-pipeline.yml)."""
+"""The score step's command component, written inline, its code and environment
+registered (nothing to upload or register a case): `component.jobs.component.code`
+sets the local folder (relative to pipeline.yml), the `environment.*` cases an inline
+environment."""
 ANONYMOUS = (
     "az ml registers a deployment's component and its steps' components anonymously "
     "(`azureml_anonymous`, versioned by a hash of their content), as amlkit does, so "
@@ -545,22 +547,22 @@ def _pipeline_cases() -> dict[str, Case]:
                     "image": "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py311-cpu-inference:latest"
                 }
             ),
-            before=_step(),
+            before=_step_env(),
         ),
         "component.jobs.component.environment.conda_file": Sent(
-            _step_env(conda_file="../environment/conda.yml"), before=_step()
+            _step_env(conda_file="../environment/conda.yml"), before=_step_env()
         ),
         "component.jobs.component.environment.name": Sent(
-            _step_env(name="scoring"), before=_step()
+            _step_env(name="scoring"), before=_step_env()
         ),
         "component.jobs.component.environment.version": Sent(
-            _step_env(version="4"), before=_step()
+            _step_env(version="4"), before=_step_env()
         ),
         "component.jobs.component.environment.description": Sent(
-            _step_env(description="scoring"), before=_step()
+            _step_env(description="scoring"), before=_step_env()
         ),
         "component.jobs.component.environment.os_type": Sent(
-            _step_env(os_type="windows"), before=_step()
+            _step_env(os_type="windows"), before=_step_env()
         ),
     }
     for route in ("liveness_route", "readiness_route", "scoring_route"):
