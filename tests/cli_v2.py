@@ -58,6 +58,7 @@ LOADERS: dict[str, str] = {
     "batchEndpoint": "load_batch_endpoint",
     "modelBatchDeployment": "load_model_batch_deployment",
     "amlCompute": "load_compute",
+    "pipelineComponentBatchDeployment": "load_pipeline_component_batch_deployment",
 }
 """azure-ai-ml's loader for each kind (`azure.ai.ml.load_*`)."""
 

@@ -33,10 +33,11 @@ from amlkit.specs import (
     ComputeClusterSpec,
     OnlineDeploymentSpec,
     OnlineEndpointSpec,
+    PipelineBatchDeploymentSpec,
     StackEnvironment,
     load_cli_yaml,
 )
-from amlkit.specs.asset_uses import AssetUse, asset_use, use_key
+from amlkit.specs.asset_uses import AssetUse, asset_use, pipeline_use, use_key
 from tests.cli_v2 import ENDPOINT_NAME, azure_ai_ml_load, schema_kind
 
 ML = "azure-native:machinelearningservices"
@@ -75,6 +76,9 @@ NATIVE_TYPES = {
     "amlCompute": "Compute",
 }
 """The azure-native type amlkit renders for each CLI v2 kind (tests/cli_v2.py SPECS)."""
+RENDERED_TYPES = {**NATIVE_TYPES, "pipelineComponentBatchDeployment": "BatchDeployment"}
+"""NATIVE_TYPES and the pipeline kind, which tests/components/test_pipeline_deployment.py
+compares (its settings are sent as strings) and tests/plan/test_field_coverage.py walks."""
 
 
 def amlkit_render(file: Path) -> Recording:
@@ -98,7 +102,7 @@ def amlkit_render(file: Path) -> Recording:
 
 def amlkit_body(file: Path, recording: Recording | None = None) -> dict[str, Any]:
     """The body azure-native would PUT for the file, rendered by amlkit's component."""
-    typ = f"{ML}:{NATIVE_TYPES[schema_kind(file)]}"
+    typ = f"{ML}:{RENDERED_TYPES[schema_kind(file)]}"
     (resource,) = (recording or amlkit_render(file)).of_type(typ)
     model = azure_models.model_for(typ)
     assert model is not None
@@ -113,6 +117,8 @@ def _uses(spec: object) -> dict[str, AssetUse]:
         return dict([asset_use("online", spec.endpoint_name or ENDPOINT_NAME, spec)])
     if isinstance(spec, BatchDeploymentSpec):
         return dict([asset_use("batch", spec.endpoint_name or ENDPOINT_NAME, spec)])
+    if isinstance(spec, PipelineBatchDeploymentSpec):
+        return dict([pipeline_use(spec.endpoint_name or ENDPOINT_NAME, spec)])
     return {}
 
 
@@ -162,6 +168,19 @@ def _component(spec: object, assets: AssetCatalog) -> None:
                 environment=ENVIRONMENT,
                 workspace=WORKSPACE,
                 compute_ids={spec.compute_name: compute},
+                assets=assets.ids[use_key(spec.endpoint_name or ENDPOINT_NAME, spec.name)],
+            ),
+        )
+    elif isinstance(spec, PipelineBatchDeploymentSpec):
+        cluster = spec.settings.compute_name
+        BatchDeployment(
+            "batch-deployment",
+            BatchDeploymentArgs(
+                spec=spec,
+                endpoint_name=spec.endpoint_name or ENDPOINT_NAME,
+                environment=ENVIRONMENT,
+                workspace=WORKSPACE,
+                compute_ids={cluster: f"{WORKSPACE_ID}/computes/{cluster}"} if cluster else {},
                 assets=assets.ids[use_key(spec.endpoint_name or ENDPOINT_NAME, spec.name)],
             ),
         )
@@ -240,12 +259,14 @@ def amlkit_data_bodies(recording: Recording) -> dict[str, dict[str, Any]]:
     }
 
 
-def azure_ai_ml_body(file: Path) -> dict[str, Any]:
+def azure_ai_ml_body(file: Path, entity: Any = None) -> dict[str, Any]:
     """The body azure-ai-ml would PUT for the file: its loader, what its operations do
-    before the PUT (data-collector assets, `azure_ai_ml_registers`), its REST conversion."""
+    before the PUT (data-collector assets, `azure_ai_ml_registers`), its REST conversion.
+    `entity`: the file already loaded by `azure_ai_ml_load` (it is changed as azure-ai-ml's
+    operations change it, so convert each loaded entity once)."""
     from azure.ai.ml._restclient.arm_ml_service._utils.model_base import SdkJSONEncoder
 
-    entity = azure_ai_ml_load(file)
+    entity = azure_ai_ml_load(file) if entity is None else entity
     azure_ai_ml_registers(entity)
     if schema_kind(file).endswith("OnlineEndpoint"):
         rest = entity._to_rest_online_endpoint(location=LOCATION)
@@ -279,7 +300,7 @@ def azure_ai_ml_body(file: Path) -> dict[str, Any]:
 
 
 def canonical(file: Path, body: dict[str, Any]) -> tuple[dict[str, Any], list[Problem]]:
-    model = azure_models.model_for(f"{ML}:{NATIVE_TYPES[schema_kind(file)]}")
+    model = azure_models.model_for(f"{ML}:{RENDERED_TYPES[schema_kind(file)]}")
     assert model is not None
     return check_body(body, model)
 

@@ -101,7 +101,7 @@ def command_component_spec(
     if code_id is not None:
         body["code"] = _azureml(code_id)
     body["is_deterministic"] = spec.is_deterministic
-    body["_source"] = SOURCE
+    body["_source"] = spec.source
     return body
 
 
@@ -174,7 +174,10 @@ def pipeline_component_spec(
         outputs = {k: v for k, v in ((k, _step_output(v)) for k, v in step.outputs.items()) if v}
         if outputs:
             node["outputs"] = outputs
-        node["_source"] = SOURCE if step.local is not None else "REMOTE.WORKSPACE.COMPONENT"
+        # As azure-ai-ml marks the step: by where its component was read.
+        node["_source"] = (
+            step.local.source if step.local is not None else "REMOTE.WORKSPACE.COMPONENT"
+        )
         node["componentId"] = step_ids[name]
         jobs[name] = node
     body["jobs"] = jobs

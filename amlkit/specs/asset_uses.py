@@ -12,6 +12,7 @@ registers them (`amlkit.components.asset_catalog`) takes its names from here.
 from __future__ import annotations
 
 import hashlib
+import json
 import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -215,10 +216,18 @@ def conda_text(environment: EnvironmentAsset) -> str | None:
 
 
 def environment_hash(environment: EnvironmentAsset) -> str:
-    """sha256 over the image and the conda file's text."""
-    return hashlib.sha256(
-        f"{environment.image}\0{conda_text(environment) or ''}".encode()
-    ).hexdigest()
+    """sha256 over the image, the conda file's text and whatever else the registered
+    version holds (description, OS type, inference routes) where set: a version is
+    immutable in Azure, and two environments of one owner (a pipeline's steps) that
+    differ only there are two registrations, not one with the other's fields. Unset,
+    they leave the hash as it was (image and conda file only)."""
+    extra = environment.model_dump(
+        include={"description", "os_type", "inference_config"}, exclude_defaults=True
+    )
+    text = f"{environment.image}\0{conda_text(environment) or ''}"
+    if extra:
+        text += "\0" + json.dumps(extra, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()
 
 
 def check_registrations(uses: Mapping[str, AssetUse]) -> None:

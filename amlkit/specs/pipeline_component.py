@@ -18,6 +18,7 @@ from typing import Annotated, Any, Literal, TypeVar
 
 from pydantic import (
     Field,
+    PrivateAttr,
     StrictBool,
     StrictFloat,
     StrictInt,
@@ -99,6 +100,13 @@ class CommandComponentSpec(Spec):
     """Local folder (relative to the component's file), or an `azureml:` code reference."""
     environment: EnvironmentRef
     command: Annotated[str, StringConstraints(min_length=1)]
+    _from_file: bool = PrivateAttr(default=False)
+
+    @property
+    def source(self) -> str:
+        """How azure-ai-ml marks it (`_source`), and the step that runs it: read from its
+        own file `YAML.COMPONENT`, written inline in the pipeline's file `YAML.JOB`."""
+        return "YAML.COMPONENT" if self._from_file else "YAML.JOB"
 
     @field_validator("code")
     @classmethod
@@ -168,7 +176,9 @@ class PipelineStep(Spec):
         reference stays a string; an inline mapping is validated in place."""
         if not isinstance(value, str) or re.match(ASSET_REFERENCE_PATTERN, value):
             return value
-        return load_component_file(value, info, CommandComponentSpec)
+        component = load_component_file(value, info, CommandComponentSpec)
+        component._from_file = True
+        return component
 
     @property
     def local(self) -> CommandComponentSpec | None:

@@ -332,3 +332,83 @@ def test_step_data_compute_and_literals_are_written_as_azure_ai_ml_writes_them(
         "job_input_type": "uri_folder",
     }
     assert ours["score"]["computeId"] == "gpu-cluster"
+
+
+def _inline_score(folder: Path, **changes: Any) -> Path:
+    """The fixture copied to `folder` with its score step's command component written
+    inline in pipeline.yml (`changes` on top of it); returns the deployment file."""
+    shutil.copytree(PIPELINE, folder)
+    doc = yaml.safe_load((folder / "pipeline.yml").read_text())
+    score = yaml.safe_load((folder / "components" / "score.yml").read_text())
+    doc["jobs"]["score"]["component"] = {**score, "code": "src/score", **changes}
+    (folder / "pipeline.yml").write_text(yaml.safe_dump(doc, sort_keys=False))
+    return folder / "deployment.yml"
+
+
+def test_an_inline_step_component_is_marked_as_azure_ai_ml_marks_it(
+    tmp_path: Path, render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef
+) -> None:
+    """azure-ai-ml marks a command component written inline in the pipeline's file, and
+    its step, `YAML.JOB` (one read from its own file `YAML.COMPONENT`)."""
+    file = _inline_score(tmp_path / "pipeline")
+    recording, _ = render_file(render, environment, workspace_ref, file)
+    components = _components(recording)
+    assert components["Score rows"]["properties"]["componentSpec"]["_source"] == "YAML.JOB"
+    assert components["Prepare rows"]["properties"]["componentSpec"]["_source"] == (
+        "YAML.COMPONENT"
+    )
+    jobs = components["Prepare and score"]["properties"]["componentSpec"]["jobs"]
+    assert (jobs["score"]["_source"], jobs["prepare"]["_source"]) == ("YAML.JOB", "YAML.COMPONENT")
+    entity = _azure_ai_ml(file).component
+    theirs = entity._to_rest_object().as_dict()["properties"]["componentSpec"]["jobs"]
+    assert theirs["score"]["_source"] == "YAML.JOB"
+    assert entity.jobs["score"].component._to_rest_object().as_dict()["properties"][
+        "componentSpec"
+    ]["_source"] == ("YAML.JOB")
+
+
+def test_step_environments_differing_beyond_the_image_are_two_registrations(
+    tmp_path: Path, render: Any, environment: StackEnvironment, workspace_ref: WorkspaceRef
+) -> None:
+    """Both steps name one image; the score step's environment also has a description,
+    an OS type and inference routes. Each step's component names an environment version
+    holding its own fields (they were one registration, the second step's fields lost)."""
+    routes = {
+        name: {"port": 5001, "path": path}
+        for name, path in (
+            ("liveness_route", "/"),
+            ("readiness_route", "/ready"),
+            ("scoring_route", "/score"),
+        )
+    }
+    image = "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"
+    file = _inline_score(
+        tmp_path / "pipeline",
+        environment={
+            "image": image,
+            "description": "scoring",
+            "os_type": "windows",
+            "inference_config": routes,
+        },
+    )
+    recording, _ = render_file(render, environment, workspace_ref, file)
+    environments = {
+        r.outputs["id"]: r.inputs["properties"]
+        for r in recording.of_type(f"{ML}:EnvironmentVersion")
+    }
+    assert len(environments) == 2
+    components = _components(recording)
+    score = environments[
+        components["Score rows"]["properties"]["componentSpec"]["environment"].removeprefix(
+            "azureml:"
+        )
+    ]
+    prepare = environments[
+        components["Prepare rows"]["properties"]["componentSpec"]["environment"].removeprefix(
+            "azureml:"
+        )
+    ]
+    assert (score["description"], score["osType"]) == ("scoring", "Windows")
+    assert score["inferenceConfig"]["scoringRoute"] == {"port": 5001, "path": "/score"}
+    assert prepare.get("description") is None and prepare["osType"] == "Linux"
+    assert prepare.get("inferenceConfig") is None
