@@ -78,7 +78,7 @@ NATIVE_TYPES = {
 """The azure-native type amlkit renders for each CLI v2 kind (tests/cli_v2.py SPECS)."""
 RENDERED_TYPES = {**NATIVE_TYPES, "pipelineComponentBatchDeployment": "BatchDeployment"}
 """NATIVE_TYPES and the pipeline kind, which tests/components/test_pipeline_deployment.py
-compares (its settings are sent as strings) and tests/plan/test_field_coverage.py walks."""
+compares (its settings are sent as strings) and tests/plan/test_field_coverage_pipeline.py walks."""
 
 
 def amlkit_render(file: Path) -> Recording:

@@ -1,80 +1,45 @@
 """Every CLI v2 field amlkit accepts reaches Azure, or is refused with a reason.
 
 The test walks the specs' pydantic fields (deployments, endpoints, clusters, down to
-each nested leaf) and holds each to one case of CASES:
+each nested leaf; tests/plan/field_walk.py) and holds each to one case of CASES (the
+case kinds: tests/plan/field_walk.py). Here: model deployments (online, Kubernetes,
+batch), online and batch endpoints and compute clusters; a `Sent` field of an inline
+model or environment holds the registered asset's body to azure-ai-ml's conversion of
+its `Model` / `Environment` too. A pipeline-component batch deployment's fields:
+tests/plan/test_field_coverage_pipeline.py.
 
-- `Sent`: a file setting the field renders another request than the file without it
-  (amlkit's component under the mock engine), and at each body path that changed,
-  azure-ai-ml's REST conversion of the same file sends the same value (canonical form
-  of Azure's models), or a difference the comparison test tolerates with its reason;
-  for a field of an inline model or environment, the registered asset's body is held
-  to azure-ai-ml's conversion of its `Model` / `Environment` instead;
-- `Elsewhere`: the field is amlkit's own and reaches another Azure resource (autoscale);
-- `Refused`: setting it is refused in one line saying why;
-- `Unsent`: neither amlkit nor az ml sends it (a pipeline deployment's component's
-  `name`/`version`: both register it anonymously): setting it changes none of
-  amlkit's requests, nor azure-ai-ml's conversion of the components;
-- `Place`: it decides where the resource goes (its name in the URL, its kind), with the
-  test that shows it.
-
-A pipeline-component batch deployment is walked down to its component file and its
-steps' command components (written inline for the walk) and their environments: a field
-of the deployment is held to azure-ai-ml's BatchDeployment body (settings sent as
-strings the one difference), one of a component to every ComponentVersion body
-azure-ai-ml's `PipelineComponent` / `CommandComponent` `_to_rest_object()` builds,
-apart from ids and versions, and a step's inline environment to its `Environment`'s.
-
-A field with no case fails `test_every_field_has_a_case`; a `Sent` field that changes
-nothing fails its own case.
+A field with no case (of either module) fails `test_every_field_has_a_case`; a `Sent`
+field that changes nothing fails its own case.
 """
 
 from __future__ import annotations
 
-import copy
-import functools
-import hashlib
-import json
-import shutil
-import typing
-from collections.abc import Iterator, Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import pytest
-import yaml
-from pydantic import BaseModel
 
-from amlkit.plan import azure_body, azure_models
-from amlkit.plan.azure_check import check_body
-from amlkit.plan.mock_engine import Recording
-from amlkit.specs import (
-    BatchDeploymentSpec,
-    BatchEndpointSpec,
-    ComputeClusterSpec,
-    ConfigError,
-    OnlineDeploymentSpec,
-    OnlineEndpointSpec,
-    PipelineBatchDeploymentSpec,
-    load_cli_yaml,
+from tests.plan import test_field_coverage_pipeline as pipeline
+from tests.plan.field_walk import (
+    ASSET_TYPES,
+    ENV,
+    PLACE_SCHEMA,
+    SCHEMA,
+    WALKED,
+    Base,
+    Case,
+    Elsewhere,
+    Place,
+    Refused,
+    Sent,
+    assets_as_azure_ai_ml,
+    case_params,
+    check_case,
+    routes,
 )
-from tests.cli_v2 import FIXTURES, azure_ai_ml_load, schema_kind
-from tests.fidelity import (
-    ML,
-    RENDERED_TYPES,
-    WORKSPACE_ID,
-    amlkit_body,
-    amlkit_render,
-    azure_ai_ml_body,
-    canonical,
-    differences,
-)
-from tests.plan.test_azure_fidelity import _tolerance
 
-SCHEMA = "https://azuremlschemas.azureedge.net/latest/{}.schema.json"
-ENV = {"image": "mcr.microsoft.com/azureml/openmpi4.1.0-ubuntu22.04:latest"}
 CONDA = "../../environment/conda.yml"
-BASES: dict[str, tuple[str, dict[str, Any]]] = {
+BASES: dict[str, Base] = {
     # kind -> (folder under the fixtures copy, the file without the field)
     "online_deployment": (
         "online/managed",
@@ -131,76 +96,13 @@ BASES: dict[str, tuple[str, dict[str, Any]]] = {
         "compute",
         {"$schema": SCHEMA.format("amlCompute"), "name": "cpu", "type": "amlcompute"},
     ),
-    "pipeline_deployment": (
-        "pipeline",
-        {
-            "$schema": SCHEMA.format("pipelineComponentBatchDeployment"),
-            "name": "prepare-score",
-            "endpoint_name": "pipeline-batch",
-            "type": "pipeline",
-            "component": "pipeline.yml",  # PIPELINE_DOC, below
-            "settings": {"default_compute": "batch-cluster"},
-        },
-    ),
 }
-
-SPEC_BASES: dict[type[BaseModel], str] = {
-    OnlineDeploymentSpec: "online_deployment",
-    BatchDeploymentSpec: "batch_deployment",
-    OnlineEndpointSpec: "online_endpoint",
-    BatchEndpointSpec: "batch_endpoint",
-    ComputeClusterSpec: "compute",
-    PipelineBatchDeploymentSpec: "pipeline_deployment",
-}
-"""The specs walked; endpoints' `deployments` are walked as the deployment specs; a
-pipeline deployment's `component` down to its steps' command components."""
 
 UAI = (
     "/subscriptions/00000000-0000-0000-0000-000000000000/resourceGroups/rg-id/providers/"
     "Microsoft.ManagedIdentity/userAssignedIdentities/id-serving"
 )
 
-
-@dataclass(frozen=True)
-class Sent:
-    patch: dict[str, Any]
-    base: str = ""
-    """The BASES entry to patch; default: the spec's own."""
-    before: dict[str, Any] = field(default_factory=dict)
-    """What both files set, where the field needs company (`patch` goes on top)."""
-
-
-@dataclass(frozen=True)
-class Elsewhere:
-    patch: dict[str, Any]
-    resource: str
-    reason: str
-    base: str = ""
-
-
-@dataclass(frozen=True)
-class Refused:
-    patch: dict[str, Any]
-    message: str
-    base: str = ""
-
-
-@dataclass(frozen=True)
-class Unsent:
-    patch: dict[str, Any]
-    reason: str
-    """Why neither az ml nor amlkit sends it."""
-    base: str = ""
-    before: dict[str, Any] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Place:
-    reason: str
-    """What the field decides, and the test that shows it."""
-
-
-Case = Sent | Elsewhere | Refused | Unsent | Place
 
 K8S = "kubernetes_deployment"
 TARGET_UTILIZATION = {
@@ -230,7 +132,6 @@ ROLLOUT_FIELDS = (
     "rollout.strategy.steps",
     "rollout.strategy.type",
 )
-PLACE_SCHEMA = Place("decides the file's kind: tests/specs/test_file_kind.py")
 
 
 def _collector(collection: dict[str, Any], **rest: Any) -> dict[str, Any]:
@@ -244,19 +145,6 @@ def _collector(collection: dict[str, Any], **rest: Any) -> dict[str, Any]:
 
 def _probe(name: str, key: str, value: int) -> dict[str, Any]:
     return {name: {key: value}}
-
-
-_INFERENCE = {
-    "liveness_route": {"port": 5001, "path": "/"},
-    "readiness_route": {"port": 5001, "path": "/ready"},
-    "scoring_route": {"port": 5001, "path": "/score"},
-}
-
-
-def _route(route: str, key: str, value: Any, conda: str) -> dict[str, Any]:
-    routes = copy.deepcopy(_INFERENCE)
-    routes[route][key] = value
-    return {"environment": {**ENV, "conda_file": conda, "inference_config": routes}}
 
 
 def _deployment_common(kind: str) -> dict[str, Case]:
@@ -323,255 +211,41 @@ def _deployment_common(kind: str) -> dict[str, Case]:
     }
     for route in ("liveness_route", "readiness_route", "scoring_route"):
         cases[f"environment.inference_config.{route}.port"] = Sent(
-            _route(route, "port", 8080, conda)
+            {"environment": {**env, "inference_config": routes(route, "port", 8080)}}
         )
         cases[f"environment.inference_config.{route}.path"] = Sent(
-            _route(route, "path", "/x", conda)
+            {"environment": {**env, "inference_config": routes(route, "path", "/x")}}
         )
     return cases
 
 
-def _merge(base: dict[str, Any], patch: Mapping[str, Any]) -> dict[str, Any]:
-    out = copy.deepcopy(base)
-    for key, value in patch.items():
-        if (
-            isinstance(value, dict)
-            and isinstance(out.get(key), dict)
-            and key
-            not in (
-                "model",
-                "environment",
-                "code_configuration",
-            )
-        ):
-            out[key] = _merge(out[key], value)
-        else:
-            out[key] = copy.deepcopy(value)
-    return out
+def _user_assigned_identities(name: str) -> dict[str, Case]:
+    """An endpoint's or a cluster's `identity.user_assigned_identities`: an ARM id is
+    sent, a name is placed (`name` says where), a client or object id refused."""
 
+    def identity(**one: str) -> dict[str, Any]:
+        return {"identity": {"type": "user_assigned", "user_assigned_identities": [one]}}
 
-PIPELINE = "pipeline_deployment"
-PIPELINE_DOC: dict[str, Any] = yaml.safe_load((FIXTURES / "pipeline/pipeline.yml").read_text())
-PIPELINE_DOC["jobs"]["prepare"]["component"] = "azureml:prepare_rows:1"
-"""The pipeline component the pipeline deployment's base runs: the fixture's, its
-prepare step naming a registered component (nothing of that step to register: each
-registration costs a case time, and the score step's component is the one walked).
-The base file's `component:` (written beside it by `_file`), so a case's file differs
-from the base's by its field alone."""
-BASES[PIPELINE][1]["component"] = PIPELINE_DOC
-SCORE_STEP: dict[str, Any] = {
-    **yaml.safe_load((FIXTURES / "pipeline/components/score.yml").read_text()),
-    "code": "azureml:score-code:1",
-    "environment": "azureml:scoring-env:1",
-}
-"""The score step's command component, written inline, its code and environment
-registered (nothing to upload or register a case): `component.jobs.component.code`
-sets the local folder (relative to pipeline.yml), the `environment.*` cases an inline
-environment."""
-ANONYMOUS = (
-    "az ml registers a deployment's component and its steps' components anonymously "
-    "(`azureml_anonymous`, versioned by a hash of their content), as amlkit does, so "
-    "neither sends it (test_each_step_and_the_pipeline_are_registered_as_anonymous_components)"
-)
-
-
-def _component(**changes: Any) -> dict[str, Any]:
-    """The deployment's `component:` as a pipeline component file with `changes` on top
-    (written beside the deployment by `_file`)."""
-    return {"component": _merge(PIPELINE_DOC, changes)}
-
-
-def _step(step: dict[str, Any] | None = None, /, **changes: Any) -> dict[str, Any]:
-    """The pipeline with its score step's command component inline, `changes` on top
-    of it, and `step` on top of the step."""
-    score = {**PIPELINE_DOC["jobs"]["score"], "component": _merge(SCORE_STEP, changes)}
-    return _component(jobs={"score": _merge(score, step or {})})
-
-
-def _step_env(**environment: Any) -> dict[str, Any]:
-    return _step(environment={"image": ENV["image"], **environment})
-
-
-def _step_route(route: str, key: str, value: Any) -> dict[str, Any]:
-    routes = copy.deepcopy(_INFERENCE)
-    routes[route][key] = value
-    return _step_env(inference_config=routes)
-
-
-def _pipeline_cases() -> dict[str, Case]:
-    """A pipeline-component batch deployment: its own fields reach the BatchDeployment
-    body; its component's reach the registered ComponentVersion bodies (and a step's
-    inline environment its EnvironmentVersion), each held to azure-ai-ml's conversion."""
-    data = {"path": "azureml:raw:1"}
-    cases: dict[str, Case] = {
-        "$schema": PLACE_SCHEMA,
-        "type": Place("`pipeline` decides the kind (tests/specs/test_file_kind.py)"),
-        "name": Sent({"name": "renamed"}),
-        "endpoint_name": Sent({"endpoint_name": "renamed-endpoint"}),
-        "description": Sent({"description": "prepares and scores"}),
-        "tags": Sent({"tags": {"team": "ml"}}),
-        "job_definition": Sent(
-            {"job_definition": "azureml:quirky_lamp_7r2p1b9s", "component": None}
+    return {
+        "identity.user_assigned_identities.resource_id": Sent(identity(resource_id=UAI)),
+        "identity.user_assigned_identities.name": Place(name),
+        "identity.user_assigned_identities.client_id": Refused(
+            identity(client_id="x"), "client_id"
         ),
-        "settings.default_compute": Sent({"settings": {"default_compute": "other-cluster"}}),
-        "settings.default_datastore": Sent(
-            {"settings": {"default_compute": "batch-cluster", "default_datastore": "outputs"}}
-        ),
-        "settings.continue_on_step_failure": Sent(
-            {"settings": {"default_compute": "batch-cluster", "continue_on_step_failure": True}}
-        ),
-        "settings.force_rerun": Sent(
-            {"settings": {"default_compute": "batch-cluster", "force_rerun": True}}
-        ),
-        # -- the pipeline component (its ComponentVersion) --------------------------------
-        "component.$schema": Sent(
-            _component(
-                **{"$schema": SCHEMA.format("pipelineComponent").replace("latest", "development")}
-            )
-        ),
-        "component.type": Refused(_component(type="command"), "pipeline"),
-        "component.name": Unsent(_component(name="other_name"), ANONYMOUS),
-        "component.version": Unsent(_component(version="7"), ANONYMOUS),
-        "component.display_name": Sent(_component(display_name="Prepare, then score")),
-        "component.description": Sent(_component(description="two steps")),
-        "component.tags": Sent(_component(tags={"stage": "batch", "team": "ml"})),
-        "component.inputs.type": Sent(_component(inputs={"input_data": {"type": "uri_file"}})),
-        "component.inputs.default": Sent(
-            _component(inputs={"threshold": {"type": "number", "default": 0.7}})
-        ),
-        "component.inputs.optional": Sent(
-            _component(inputs={"input_data": {"type": "uri_folder", "optional": True}})
-        ),
-        "component.inputs.description": Sent(
-            _component(inputs={"input_data": {"type": "uri_folder", "description": "CSV files"}})
-        ),
-        "component.inputs.mode": Sent(
-            _component(inputs={"input_data": {"type": "uri_folder", "mode": "download"}})
-        ),
-        "component.outputs.type": Sent(
-            _component(outputs={"scores": {"type": "uri_file", "mode": "upload"}})
-        ),
-        "component.outputs.mode": Sent(
-            _component(outputs={"scores": {"type": "uri_folder", "mode": "rw_mount"}})
-        ),
-        "component.outputs.description": Sent(
-            _component(outputs={"scores": {"type": "uri_folder", "description": "one per row"}})
-        ),
-        # -- its steps ---------------------------------------------------------------------
-        "component.jobs.type": Refused(_step({"type": "parallel"}), "`command` steps only"),
-        "component.jobs.display_name": Sent(_step({"display_name": "Scoring"}), before=_step()),
-        "component.jobs.compute": Sent(_step({"compute": "azureml:gpu-cluster"}), before=_step()),
-        "component.jobs.inputs.path": Sent(
-            _component(jobs={"prepare": {"inputs": {"data": data}}})
-        ),
-        "component.jobs.inputs.type": Sent(
-            _component(jobs={"prepare": {"inputs": {"data": {**data, "type": "uri_file"}}}}),
-            before=_component(jobs={"prepare": {"inputs": {"data": data}}}),
-        ),
-        "component.jobs.inputs.mode": Sent(
-            _component(jobs={"prepare": {"inputs": {"data": {**data, "mode": "download"}}}}),
-            before=_component(jobs={"prepare": {"inputs": {"data": data}}}),
-        ),
-        "component.jobs.outputs.mode": Sent(
-            _component(jobs={"prepare": {"outputs": {"prepared": {"mode": "upload"}}}})
-        ),
-        "component.jobs.outputs.type": Sent(
-            _component(jobs={"prepare": {"outputs": {"prepared": {"type": "uri_file"}}}})
-        ),
-        "component.jobs.outputs.path": Sent(
-            _component(
-                jobs={
-                    "prepare": {
-                        "outputs": {
-                            "prepared": {"path": "azureml://datastores/workspaceblobstore/paths/p"}
-                        }
-                    }
-                }
-            )
-        ),
-        # -- a step's command component (its ComponentVersion, code and environment) -------
-        "component.jobs.component.$schema": Sent(
-            _step(
-                **{"$schema": SCHEMA.format("commandComponent").replace("latest", "development")}
-            ),
-            before=_step(),
-        ),
-        "component.jobs.component.type": Refused(_step(type="parallel"), "command"),
-        "component.jobs.component.name": Unsent(
-            _step(name="other_name"), ANONYMOUS, before=_step()
-        ),
-        "component.jobs.component.version": Unsent(_step(version="7"), ANONYMOUS, before=_step()),
-        "component.jobs.component.display_name": Sent(
-            _step(display_name="Scoring"), before=_step()
-        ),
-        "component.jobs.component.description": Sent(_step(description="scores"), before=_step()),
-        "component.jobs.component.tags": Sent(_step(tags={"team": "ml"}), before=_step()),
-        "component.jobs.component.is_deterministic": Sent(
-            _step(is_deterministic=False), before=_step()
-        ),
-        "component.jobs.component.code": Sent(_step(code="src/score"), before=_step()),
-        "component.jobs.component.command": Sent(
-            _step(command=SCORE_STEP["command"] + " --verbose"), before=_step()
-        ),
-        "component.jobs.component.inputs.type": Sent(
-            _step(inputs={"threshold": {"type": "integer", "default": 1}}),
-            before=_step(inputs={"threshold": {"type": "number", "default": 1}}),
-        ),
-        "component.jobs.component.inputs.default": Sent(
-            _step(inputs={"threshold": {"type": "number", "default": 0.7}}), before=_step()
-        ),
-        "component.jobs.component.inputs.optional": Sent(
-            _step(inputs={"threshold": {"type": "number", "default": 0.5, "optional": True}}),
-            before=_step(),
-        ),
-        "component.jobs.component.inputs.description": Sent(
-            _step(inputs={"threshold": {"type": "number", "default": 0.5, "description": "cut"}}),
-            before=_step(),
-        ),
-        "component.jobs.component.inputs.mode": Sent(
-            _step(inputs={"data": {"type": "uri_folder", "mode": "download"}}), before=_step()
-        ),
-        "component.jobs.component.outputs.type": Sent(
-            _step(outputs={"scores": {"type": "uri_file"}}), before=_step()
-        ),
-        "component.jobs.component.outputs.mode": Sent(
-            _step(outputs={"scores": {"type": "uri_folder", "mode": "upload"}}), before=_step()
-        ),
-        "component.jobs.component.outputs.description": Sent(
-            _step(outputs={"scores": {"type": "uri_folder", "description": "rows"}}),
-            before=_step(),
-        ),
-        "component.jobs.component.environment.image": Sent(
-            _step(
-                environment={
-                    "image": "mcr.microsoft.com/azureml/minimal-ubuntu22.04-py311-cpu-inference:latest"
-                }
-            ),
-            before=_step_env(),
-        ),
-        "component.jobs.component.environment.conda_file": Sent(
-            _step_env(conda_file="../environment/conda.yml"), before=_step_env()
-        ),
-        "component.jobs.component.environment.name": Sent(
-            _step_env(name="scoring"), before=_step_env()
-        ),
-        "component.jobs.component.environment.version": Sent(
-            _step_env(version="4"), before=_step_env()
-        ),
-        "component.jobs.component.environment.description": Sent(
-            _step_env(description="scoring"), before=_step_env()
-        ),
-        "component.jobs.component.environment.os_type": Sent(
-            _step_env(os_type="windows"), before=_step_env()
+        "identity.user_assigned_identities.object_id": Refused(
+            identity(object_id="x"), "object_id"
         ),
     }
-    for route in ("liveness_route", "readiness_route", "scoring_route"):
-        for key, value in (("port", 8080), ("path", "/x")):
-            cases[f"component.jobs.component.environment.inference_config.{route}.{key}"] = Sent(
-                _step_route(route, key, value), before=_step_env(inference_config=_INFERENCE)
-            )
-    return cases
 
+
+ENDPOINT_COMMON: dict[str, Case] = {
+    "$schema": PLACE_SCHEMA,
+    "name": Sent({"name": "renamed-endpoint"}),
+    "description": Sent({"description": "churn"}),
+    "tags": Sent({"tags": {"team": "ml"}}),
+    "properties": Sent({"properties": {"team": "ml"}}),
+}
+"""Fields online and batch endpoints share."""
 
 CASES: dict[str, dict[str, Case]] = {
     "online_deployment": {
@@ -738,42 +412,12 @@ CASES: dict[str, dict[str, Case]] = {
         "settings.instance_count": Sent({"settings": {"mini_batch_size": 10, "instance_count": 3}}),
     },
     "online_endpoint": {
-        "$schema": PLACE_SCHEMA,
-        "name": Sent({"name": "renamed-endpoint"}),
-        "description": Sent({"description": "churn"}),
-        "tags": Sent({"tags": {"team": "ml"}}),
-        "properties": Sent({"properties": {"team": "ml"}}),
+        **ENDPOINT_COMMON,
         "auth_mode": Sent({"auth_mode": "aml_token"}),
         "identity.type": Sent({"identity": {"type": "none"}}),
-        "identity.user_assigned_identities.resource_id": Sent(
-            {
-                "identity": {
-                    "type": "user_assigned",
-                    "user_assigned_identities": [{"resource_id": UAI}],
-                }
-            }
-        ),
-        "identity.user_assigned_identities.name": Place(
+        **_user_assigned_identities(
             "names an identity of the stack's `identities:`; sent as that identity's ARM id "
             "(tests/components/test_online_endpoint.py)"
-        ),
-        "identity.user_assigned_identities.client_id": Refused(
-            {
-                "identity": {
-                    "type": "user_assigned",
-                    "user_assigned_identities": [{"client_id": "x"}],
-                }
-            },
-            "client_id",
-        ),
-        "identity.user_assigned_identities.object_id": Refused(
-            {
-                "identity": {
-                    "type": "user_assigned",
-                    "user_assigned_identities": [{"object_id": "x"}],
-                }
-            },
-            "object_id",
         ),
         "public_network_access": Sent({"public_network_access": "disabled"}),
         "compute": Sent(
@@ -787,11 +431,7 @@ CASES: dict[str, dict[str, Case]] = {
         **dict.fromkeys(ROLLOUT_FIELDS, ROLLOUT_PLACE),
     },
     "batch_endpoint": {
-        "$schema": PLACE_SCHEMA,
-        "name": Sent({"name": "renamed-endpoint"}),
-        "description": Sent({"description": "churn"}),
-        "tags": Sent({"tags": {"team": "ml"}}),
-        "properties": Sent({"properties": {"team": "ml"}}),
+        **ENDPOINT_COMMON,
         "auth_mode": Refused({"auth_mode": "key"}, "batch endpoints take `aad_token` only"),
         "defaults.deployment_name": Place(
             "written once the deployment exists (difference batch-default-written-later; "
@@ -840,411 +480,37 @@ CASES: dict[str, dict[str, Case]] = {
             {"enable_node_public_ip": False, "network_settings": {"vnet_name": "v", "subnet": "s"}}
         ),
         "identity.type": Sent({"identity": {"type": "system_assigned"}}),
-        "identity.user_assigned_identities.resource_id": Sent(
-            {
-                "identity": {
-                    "type": "user_assigned",
-                    "user_assigned_identities": [{"resource_id": UAI}],
-                }
-            }
-        ),
-        "identity.user_assigned_identities.name": Place(
+        **_user_assigned_identities(
             "names an identity of the stack's `identities:` (tests/components/test_compute_cluster.py)"
         ),
-        "identity.user_assigned_identities.client_id": Refused(
-            {
-                "identity": {
-                    "type": "user_assigned",
-                    "user_assigned_identities": [{"client_id": "x"}],
-                }
-            },
-            "client_id",
-        ),
-        "identity.user_assigned_identities.object_id": Refused(
-            {
-                "identity": {
-                    "type": "user_assigned",
-                    "user_assigned_identities": [{"object_id": "x"}],
-                }
-            },
-            "object_id",
-        ),
     },
-    PIPELINE: _pipeline_cases(),
 }
 
 
-# -- the walk ---------------------------------------------------------------------------
-
-
-def _models(annotation: Any) -> Iterator[type[BaseModel]]:
-    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
-        yield annotation
-    for argument in typing.get_args(annotation):
-        yield from _models(argument)
-
-
-def leaf_fields(model: type[BaseModel], prefix: str = "") -> Iterator[str]:
-    """Every leaf field of a spec, dotted by its CLI v2 names (aliases)."""
-    for name, info in model.model_fields.items():
-        key = f"{prefix}{info.alias or name}"
-        nested = list(_models(info.annotation))
-        if any(m in SPEC_BASES for m in nested):
-            continue  # an endpoint's deployments: walked as their own spec
-        if nested:
-            for sub in nested:
-                yield from leaf_fields(sub, f"{key}.")
-        else:
-            yield key
-
-
-WALKED = sorted(
-    (kind, path) for spec, kind in SPEC_BASES.items() for path in set(leaf_fields(spec))
-)
-
-
 def test_every_field_has_a_case() -> None:
-    """A field the specs accept with no case here neither reaches Azure nor is refused."""
-    missing = [f"{kind}: {path}" for kind, path in WALKED if path not in CASES[kind]]
+    """A field the specs accept with no case here or in the pipeline walk neither
+    reaches Azure nor is refused."""
+    cases = {**CASES, **pipeline.CASES}
+    missing = [f"{kind}: {path}" for kind, path in WALKED if path not in cases[kind]]
     assert missing == []
     stale = [
         f"{kind}: {path}"
-        for kind, cases in CASES.items()
-        for path in cases
+        for kind, kind_cases in cases.items()
+        for path in kind_cases
         if (kind, path) not in WALKED
     ]
     assert stale == []
     assert len(WALKED) > 150  # the walk reaches nested blocks
 
 
-# -- rendering ---------------------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def corpus(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    """A copy of the fixtures (models, scoring code, conda file) to write files beside."""
-    root = tmp_path_factory.mktemp("fields") / "cli-v2"
-    shutil.copytree(FIXTURES, root)
-    return root
-
-
-def _file(corpus: Path, base: str, patch: Mapping[str, Any]) -> Path:
-    """The base file with `patch` on top, named by its content (so equal files render once)."""
-    folder, doc = BASES[base]
-    doc = {k: v for k, v in _merge(doc, patch).items() if v is not None}
-    if isinstance(doc.get("component"), dict):  # a pipeline component file beside it
-        text = yaml.safe_dump(doc["component"], sort_keys=False)
-        doc["component"] = f"component-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yml"
-        (corpus / folder / doc["component"]).write_text(text)
-    text = yaml.safe_dump(doc, sort_keys=False)
-    file = corpus / folder / f"field-{hashlib.sha256(text.encode()).hexdigest()[:16]}.yml"
-    file.write_text(text)
-    return file
-
-
-def _flat(value: Any, prefix: str = "") -> dict[str, Any]:
-    if isinstance(value, dict) and value:
-        found: dict[str, Any] = {}
-        for key, item in value.items():
-            found |= _flat(item, f"{prefix}.{key}" if prefix else str(key))
-        return found
-    return {prefix: json.dumps(value, sort_keys=True, default=str)}
-
-
-@functools.cache
-def _render(file: Path) -> Recording:
-    """Each file rendered once (a case renders it for its inputs, body and assets)."""
-    return amlkit_render(file)
-
-
-@functools.cache
-def _their_entity(file: Path) -> Any:
-    """azure-ai-ml's entity of each file, loaded once (its loader is the slowest step
-    of a case): read for the URL names, converted for its body (`_their_body`, once),
-    its model's, environment's and components' bodies."""
-    return azure_ai_ml_load(file)
-
-
-@functools.cache
-def _their_body(file: Path) -> dict[str, Any]:
-    return azure_ai_ml_body(file, _their_entity(file))
-
-
-@functools.cache
-def _requests(file: Path) -> set[tuple[str, str, str]]:
-    """(type, path, value) of every input of every Azure resource amlkit renders."""
-    found = set()
-    for resource in _render(file).resources:
-        if resource.type.startswith("azure-native:"):
-            for path, value in _flat(resource.inputs).items():
-                found.add((resource.type, path, value))
-    return found
-
-
-def _encoded(rest: Any) -> dict[str, Any]:
-    from azure.ai.ml._restclient.arm_ml_service._utils.model_base import SdkJSONEncoder
-
-    class Encoder(SdkJSONEncoder):
-        def default(self, o: Any) -> Any:
-            try:
-                return super().default(o)  # type: ignore[no-untyped-call]
-            except TypeError:
-                return str(o)
-
-    body: dict[str, Any] = json.loads(json.dumps(rest, cls=Encoder, exclude_readonly=True))
-    return body
-
-
-def _asset_bodies(file: Path) -> dict[str, tuple[dict[str, Any], dict[str, Any]]]:
-    """amlkit's and azure-ai-ml's canonical bodies of the file's inline model and
-    environment, by azure-native type."""
-    entity = _their_entity(file)
-    recording = _render(file)
-    found = {}
-    for typ, theirs in (
-        ("ModelVersion", getattr(entity, "model", None)),
-        ("EnvironmentVersion", getattr(entity, "environment", None)),
-    ):
-        mine = recording.of_type(f"{ML}:{typ}")
-        if not mine or theirs is None or isinstance(theirs, str):
-            continue
-        model = azure_models.model_for(f"{ML}:{typ}")
-        assert model is not None
-        ours = azure_body.request_body(f"{ML}:{typ}", mine[0].inputs, model)
-        found[typ] = (
-            check_body(ours, model)[0],
-            check_body(_encoded(theirs._to_rest_object()), model)[0],
-        )
-    return found
-
-
-_ASSET_TYPES = ("ModelVersion", "EnvironmentVersion")
-
-
-def _assets_as_azure_ai_ml(file: Path, changed: set[str]) -> None:
-    """An inline model's or environment's registration: amlkit's body is azure-ai-ml's
-    conversion of its `Model` / `Environment`, apart from the upload's URI and amlkit's
-    content hash."""
-    bodies = _asset_bodies(file)
-    assert changed <= set(bodies), f"{changed - set(bodies)}: no azure-ai-ml asset to hold it to"
-    for typ in changed:
-        our_asset, their_asset = bodies[typ]
-        unexplained = {
-            p: v
-            for p, v in differences(our_asset, their_asset).items()
-            if p not in _ASSET_IDS
-            and not (v[0] in (None, {}) and v[1] in (None, {}, False))
-            and not _ASSET_SAME.get(p, lambda ours, theirs: False)(*v)
-        }
-        assert unexplained == {}, f"{typ}: {unexplained}"
-
-
-_ASSET_SAME: dict[str, Any] = {
-    # Azure's defaults, which azure-native's Args write out
-    "properties.autoRebuild": lambda ours, theirs: (ours, theirs) == ("Disabled", None),
-    "properties.osType": lambda ours, theirs: (ours, theirs) == ("Linux", None),
-    # asset naming, as asset ids: amlkit registers every inline asset under a name
-    # (`<deployment>-model` / `-env`) and a content-hash version, where az ml registers an
-    # unnamed one anonymously (amlkit.specs.asset_uses)
-    "properties.isAnonymous": lambda ours, theirs: (ours, theirs) == (False, True),
-    # az ml reads the conda file as YAML and writes it back; amlkit sends its text
-    "properties.condaFile": lambda ours, theirs: yaml.safe_load(ours) == yaml.safe_load(theirs),
-}
-"""Asset body differences with the same meaning to Azure, each with its reason."""
-
-# Paths of an asset body only the upload or amlkit's naming decides (asset ids).
-_ASSET_IDS = {"properties.modelUri", "properties.properties.amlkit-content-sha256"}
-
-
-CASE_PARAMS = [
-    pytest.param(kind, path, id=f"{kind}:{path}")
-    for kind, path in WALKED
-    if isinstance(CASES[kind].get(path), Sent | Elsewhere | Refused | Unsent)
-]
-
-
-@pytest.mark.parametrize(("kind", "path"), CASE_PARAMS)
+@pytest.mark.parametrize(("kind", "path"), case_params(CASES))
 def test_the_field_reaches_azure_or_is_refused(corpus: Path, kind: str, path: str) -> None:
     case = CASES[kind][path]
-    assert isinstance(case, Sent | Elsewhere | Refused | Unsent)
-    base = case.base or kind
-    before_patch = case.before if isinstance(case, Sent | Unsent) else {}
-    file = _file(corpus, base, _merge(before_patch, case.patch))
-    if isinstance(case, Refused):
-        with pytest.raises(ConfigError) as caught:
-            load_cli_yaml(file)
-        (line,) = str(caught.value).splitlines()
-        assert case.message in line and file.name in line
+    assert isinstance(case, Sent | Elsewhere | Refused)
+    reached = check_case(corpus, BASES, kind, path, case)
+    if reached is None:
         return
-    plain = _file(corpus, base, before_patch)
-    changed = _requests(plain) ^ _requests(file)
-    if isinstance(case, Unsent):
-        assert changed == set(), case.reason
-        assert _azure_ai_ml_components(plain) == _azure_ai_ml_components(file), case.reason
-        return
-    assert changed, f"{path}: setting it changes nothing amlkit sends"
-    if isinstance(case, Elsewhere):
-        assert {typ for typ, _, _ in changed} == {case.resource}, case.reason
-        return
-    _same_as_azure_ai_ml(plain, file)
-    types = {typ.removeprefix(f"{ML}:") for typ, _, _ in changed}
-    if kind == PIPELINE:
-        if types & {"ComponentVersion", "CodeVersion", "EnvironmentVersion"}:
-            _components_as_azure_ai_ml(file)
-        return
-    assets = types & set(_ASSET_TYPES)
+    _, file, types = reached
+    assets = types & set(ASSET_TYPES)
     if assets:
-        _assets_as_azure_ai_ml(file, assets)
-
-
-# -- a pipeline deployment's components ----------------------------------------------------
-
-_COMPONENT_IDS = {"version", "componentId", "code", "environment"}
-"""Ids and versions in a component spec: amlkit's are registered assets' ARM ids and
-content-hash versions, azure-ai-ml's conversion holds the local assets its operations
-register before the PUT (tests/components/test_pipeline_deployment.py)."""
-
-
-def _without_ids(value: Any) -> Any:
-    """Ids and versions left out; so are nulls (azure-ai-ml's `"sourceJobId": null`):
-    the engine drops null values from a dict input."""
-    if isinstance(value, dict):
-        return {
-            k: _without_ids(v)
-            for k, v in value.items()
-            if k not in _COMPONENT_IDS and v is not None
-        }
-    return value
-
-
-def _azure_ai_ml_components(file: Path) -> dict[str, Any]:
-    """azure-ai-ml's ComponentVersion bodies of the file's pipeline and its steps, by
-    step (`""` the pipeline), and each step's inline environment's body."""
-    from azure.ai.ml.entities import PipelineComponent
-
-    entity = _their_entity(file)
-    if isinstance(entity.job_definition, str):
-        # As its batch deployment operations derive the component from the job
-        # (BatchDeploymentOperations._validate_component), the job as written.
-        derived = PipelineComponent(source_job_id=entity.job_definition)
-        return {"": derived._to_rest_object().as_dict()["properties"]}
-    pipeline = entity.component
-    if pipeline is None or isinstance(pipeline, str):
-        return {}
-    found = {"": pipeline._to_rest_object().as_dict()["properties"]}
-    for step, job in pipeline.jobs.items():
-        if not isinstance(job.component, str):
-            found[step] = job.component._to_rest_object().as_dict()["properties"]
-            environment = job.component.environment
-            if environment is not None and not isinstance(environment, str):
-                found[f"{step}.environment"] = _encoded(environment._to_rest_object())
-    return found
-
-
-def _amlkit_components(file: Path) -> dict[str, Any]:
-    """amlkit's registered ComponentVersion bodies, keyed as `_azure_ai_ml_components`."""
-    recording = _render(file)
-    by_id = {str(r.outputs["id"]): r.inputs for r in recording.of_type(f"{ML}:ComponentVersion")}
-    environments = {str(r.outputs["id"]): r for r in recording.of_type(f"{ML}:EnvironmentVersion")}
-    (pipeline,) = (
-        inputs
-        for inputs in by_id.values()
-        if inputs["properties"]["componentSpec"]["type"] == "pipeline"
-    )
-    found = {"": pipeline["properties"]}
-    for step, job in pipeline["properties"]["componentSpec"]["jobs"].items():
-        if job["componentId"] in by_id:
-            found[step] = by_id[job["componentId"]]["properties"]
-            environment = str(found[step]["componentSpec"]["environment"]).removeprefix("azureml:")
-            if environment in environments:
-                model = azure_models.model_for(f"{ML}:EnvironmentVersion")
-                assert model is not None
-                found[f"{step}.environment"] = azure_body.request_body(
-                    f"{ML}:EnvironmentVersion", environments[environment].inputs, model
-                )
-    return found
-
-
-def _components_as_azure_ai_ml(file: Path) -> None:
-    """Each registered component (the pipeline's and its steps') is azure-ai-ml's
-    conversion apart from ids and versions; a step's inline environment is its
-    `Environment`'s, apart from what `_ASSET_SAME` explains."""
-    ours, theirs = _amlkit_components(file), _azure_ai_ml_components(file)
-    assert set(ours) == set(theirs)
-    model = azure_models.model_for(f"{ML}:EnvironmentVersion")
-    assert model is not None
-    for key, body in ours.items():
-        if key.endswith(".environment"):
-            unexplained = {
-                p: v
-                for p, v in differences(
-                    check_body(body, model)[0], check_body(theirs[key], model)[0]
-                ).items()
-                if p not in _ASSET_IDS
-                and not (v[0] in (None, {}) and v[1] in (None, {}, False))
-                and not _ASSET_SAME.get(p, lambda ours, theirs: False)(*v)
-            }
-            assert unexplained == {}, f"{key}: {unexplained}"
-            continue
-        assert _without_ids(body["componentSpec"]) == _without_ids(theirs[key]["componentSpec"]), (
-            key or "pipeline"
-        )
-        version = {k: v for k, v in body.items() if k != "componentSpec"}
-        expected = {k: v for k, v in theirs[key].items() if k != "componentSpec"}
-        assert version == {k: v for k, v in expected.items() if v is not None}, key or "pipeline"
-
-
-_URL_NAMES = {
-    "OnlineDeployment": {"deploymentName": "name", "endpointName": "endpoint_name"},
-    "BatchDeployment": {"deploymentName": "name", "endpointName": "endpoint_name"},
-    "OnlineEndpoint": {"endpointName": "name"},
-    "BatchEndpoint": {"endpointName": "name"},
-    "Compute": {"computeName": "name"},
-}
-"""The names in a resource's PUT URL, as azure-native's inputs and azure-ai-ml's entity
-attributes hold them."""
-
-
-def _pipeline_same(path: str, ours: Any, theirs: Any) -> bool:
-    """A pipeline deployment's body differences from azure-ai-ml's, as
-    tests/components/test_pipeline_deployment.py documents them: the component's id
-    (az ml's operations register or resolve it before the PUT), and settings sent as
-    the strings Azure's model types them (azure-ai-ml sends the file's booleans)."""
-    config = "properties.deploymentConfiguration."
-    if path == config + "componentId.assetId":
-        return isinstance(ours, str) and ours.startswith(f"{WORKSPACE_ID}/components/")
-    if path.startswith(config + "settings."):
-        return isinstance(theirs, bool) and ours == str(theirs).lower()
-    return False
-
-
-def _same_as_azure_ai_ml(plain: Path, file: Path) -> None:
-    """The names in the URL are azure-ai-ml's, and at each body path the field changed,
-    azure-ai-ml sends what amlkit sends."""
-    typ = RENDERED_TYPES[schema_kind(file)]
-    (resource,) = _render(file).of_type(f"{ML}:{typ}")
-    entity = _their_entity(file)
-    for url, attr in _URL_NAMES[typ].items():
-        assert resource.inputs[url] == getattr(entity, attr), url
-    ours_before, _ = canonical(plain, amlkit_body(plain, _render(plain)))
-    ours, _ = canonical(file, amlkit_body(file, _render(file)))
-    theirs, _ = canonical(file, _their_body(file))
-    moved = differences(ours_before, ours)
-    for body_path in moved:
-        pair = differences(ours, theirs).get(body_path)
-        if pair is None:
-            continue  # the same in both bodies
-        if _tolerance(body_path, *pair) is not None or _pipeline_same(body_path, *pair):
-            continue
-        if body_path.startswith(("properties.model", "properties.environmentId")):
-            # an inline asset's new version: its registration must match az ml's instead
-            for typ, (our_asset, their_asset) in _asset_bodies(file).items():
-                unexplained = {
-                    p: v
-                    for p, v in differences(our_asset, their_asset).items()
-                    if p not in _ASSET_IDS
-                    and not (v[0] in (None, {}) and v[1] in (None, {}, False))
-                }
-                assert unexplained == {}, f"{typ}: {unexplained}"
-            continue
-        raise AssertionError(f"{body_path}: amlkit sends {pair[0]!r}, azure-ai-ml {pair[1]!r}")
+        assets_as_azure_ai_ml(file, assets)
