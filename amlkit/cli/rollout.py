@@ -35,8 +35,9 @@ from .common import (
 from .output import check_output, write_atomically
 
 if TYPE_CHECKING:
-    from amlkit.rollout.engine import RollbackFailed, RolloutResult
+    from amlkit.rollout.engine import RollbackFailed
     from amlkit.rollout.sources import Clock, Target
+    from amlkit.rollout.state import RolloutResult
 
 app = typer.Typer(
     help="Move an online endpoint's live traffic to a new deployment step by step, gated "
@@ -133,7 +134,8 @@ def rollout(
         raise fail("amlkit rollout needs --stack and --endpoint (or: status, resume, abort)")
     if local is not None and recorded is not None:
         raise fail("--local and --recorded: give one (neither: Azure)")
-    from amlkit.rollout.engine import RollbackFailed, RolloutError, run_rollout
+    from amlkit.rollout.engine import RollbackFailed, run_rollout
+    from amlkit.rollout.sources import RolloutError
     from amlkit.specs.project import find_project
 
     try:
@@ -199,8 +201,9 @@ def status(
 ) -> None:
     """Show the rollout recorded in the state file: its phase, each window read, the split.
     Exit 0 promoted or running, 1 ended otherwise, 2 no state."""
-    from amlkit.rollout.engine import RolloutError, read_state
     from amlkit.rollout.report import steps_table
+    from amlkit.rollout.sources import RolloutError
+    from amlkit.rollout.state import read_state
 
     try:
         result = read_state(_state_path(state, stack, endpoint, project_dir))
@@ -279,13 +282,9 @@ def _resume_or_abort(
 ) -> None:
     if stack is None or endpoint is None:
         raise fail(f"amlkit rollout {what} needs --stack and --endpoint")
-    from amlkit.rollout.engine import (
-        RollbackFailed,
-        RolloutError,
-        abort_rollout,
-        read_state,
-        resume_rollout,
-    )
+    from amlkit.rollout.engine import RollbackFailed, abort_rollout, resume_rollout
+    from amlkit.rollout.sources import RolloutError
+    from amlkit.rollout.state import read_state
     from amlkit.specs.project import find_project
 
     try:
@@ -404,7 +403,7 @@ def _target(
     """Where the rollout runs: `--local`, `--recorded` or Azure (each imported here, so
     `amlkit --help` does not load the Azure SDK). A target that cannot be reached, or a
     bad recorded file, is bad input (exit 2)."""
-    from amlkit.rollout.engine import RolloutError
+    from amlkit.rollout.sources import RolloutError
 
     try:
         if local is not None:
@@ -438,7 +437,7 @@ def _left_running(
 ) -> typer.Exit:
     """The rollout failed and the split could not be written back: the state stays
     `running`; say which command puts it back and what it writes (exit 1)."""
-    from amlkit.rollout.engine import read_state, split_text
+    from amlkit.rollout.state import read_state, split_text
 
     flags = f"--stack {stack} --endpoint {endpoint}"
     flags += f" --local {local}" if local is not None else ""
