@@ -13,6 +13,8 @@ file, a target that cannot be reached before anything is written).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -134,8 +136,7 @@ def rollout(
         raise fail("amlkit rollout needs --stack and --endpoint (or: status, resume, abort)")
     if local is not None and recorded is not None:
         raise fail("--local and --recorded: give one (neither: Azure)")
-    from amlkit.rollout.engine import RollbackFailed, run_rollout
-    from amlkit.rollout.sources import RolloutError
+    from amlkit.rollout.engine import run_rollout
     from amlkit.specs.project import find_project
 
     try:
@@ -164,29 +165,11 @@ def rollout(
         check_output(path, "--report" if path is report else "--summary", inputs)
     state_path = state or _default_state(project.root, stack, endpoint)
     target = _target(spec, endpoint, local, recorded, rollout_spec.metrics_lag)
-    try:
-        result = run_rollout(
-            rollout_spec,
-            target,
-            _clock(recorded),
-            state_path,
-            _progress,
-            endpoint=endpoint,
-        )
-    except RollbackFailed as error:
-        raise _left_running(
-            error, state_path, report, summary, stack, endpoint, local, state
-        ) from None
-    except RolloutError as error:
-        raise fail(str(error)) from None
-    except KeyboardInterrupt:
-        raise _interrupted(stack, endpoint) from None
-    _finish(
-        result,
-        report,
-        summary,
+    clock = _clock(recorded)
+    _walk(
+        lambda: run_rollout(rollout_spec, target, clock, state_path, _progress, endpoint=endpoint),
+        _Finish(state_path, report, summary, stack, endpoint, local, state),
         project.stacks_dir,
-        stack,
         index,
         recorded is None and not no_update_stack,
     )
@@ -282,7 +265,7 @@ def _resume_or_abort(
 ) -> None:
     if stack is None or endpoint is None:
         raise fail(f"amlkit rollout {what} needs --stack and --endpoint")
-    from amlkit.rollout.engine import RollbackFailed, abort_rollout, resume_rollout
+    from amlkit.rollout.engine import abort_rollout, resume_rollout
     from amlkit.rollout.sources import RolloutError
     from amlkit.rollout.state import read_state
     from amlkit.specs.project import find_project
@@ -299,25 +282,12 @@ def _resume_or_abort(
     except RolloutError as error:
         raise fail(str(error)) from None
     target = _target(spec, endpoint, local, recorded, None)
-    try:
-        if what == "resume":
-            result = resume_rollout(state_path, target, _clock(recorded), _progress)
-        else:
-            result = abort_rollout(state_path, target, _clock(recorded), _progress)
-    except RollbackFailed as error:
-        raise _left_running(
-            error, state_path, report, summary, stack, endpoint, local, state
-        ) from None
-    except RolloutError as error:
-        raise fail(str(error)) from None
-    except KeyboardInterrupt:
-        raise _interrupted(stack, endpoint) from None
-    _finish(
-        result,
-        report,
-        summary,
+    go = resume_rollout if what == "resume" else abort_rollout
+    clock = _clock(recorded)
+    _walk(
+        lambda: go(state_path, target, clock, _progress),
+        _Finish(state_path, report, summary, stack, endpoint, local, state),
         project.stacks_dir,
-        stack,
         index,
         recorded is None and not no_update_stack,
     )
@@ -425,26 +395,56 @@ def _target(
         raise fail(str(error)) from None
 
 
-def _left_running(
-    error: RollbackFailed,
-    state_path: Path,
-    report: Path | None,
-    summary: Path | None,
-    stack: str,
-    endpoint: str,
-    local: str | None,
-    state: Path | None,
-) -> typer.Exit:
+@dataclass(frozen=True)
+class _Finish:
+    """Where a walk's end is reported: the state file, `--report`/`--summary`, and the
+    flags the command to resume or abort it repeats."""
+
+    state_path: Path
+    report: Path | None
+    summary: Path | None
+    stack: str
+    endpoint: str
+    local: str | None
+    state: Path | None
+
+
+def _walk(
+    go: Callable[[], RolloutResult],
+    finish: _Finish,
+    stacks_dir: Path,
+    index: int,
+    update_stack: bool,
+) -> None:
+    """Run the engine (`go`: run, resume or abort) and end the command: a split that could
+    not be written back -> the state is left running (exit 1); the target failing before
+    anything was written -> exit 2; Ctrl-C -> the split is left as it is; otherwise the
+    steps table, the reports and the stack config rewritten to the live split."""
+    from amlkit.rollout.engine import RollbackFailed
+    from amlkit.rollout.sources import RolloutError
+
+    try:
+        result = go()
+    except RollbackFailed as error:
+        raise _left_running(error, finish) from None
+    except RolloutError as error:
+        raise fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise _interrupted(finish.stack, finish.endpoint) from None
+    _finish(result, finish.report, finish.summary, stacks_dir, finish.stack, index, update_stack)
+
+
+def _left_running(error: RollbackFailed, finish: _Finish) -> typer.Exit:
     """The rollout failed and the split could not be written back: the state stays
     `running`; say which command puts it back and what it writes (exit 1)."""
     from amlkit.rollout.state import read_state, split_text
 
-    flags = f"--stack {stack} --endpoint {endpoint}"
-    flags += f" --local {local}" if local is not None else ""
-    flags += f" --state {state}" if state is not None else ""
-    result = read_state(state_path)
+    flags = f"--stack {finish.stack} --endpoint {finish.endpoint}"
+    flags += f" --local {finish.local}" if finish.local is not None else ""
+    flags += f" --state {finish.state}" if finish.state is not None else ""
+    result = read_state(finish.state_path)
     out.print(_steps_table(result))
-    _write_reports(result, report, summary)
+    _write_reports(result, finish.report, finish.summary)
     err.print(
         f"{str(error).rstrip('.')}. The rollout is left running and the split may still be moved: once the "
         f"endpoint answers again, run [bold]amlkit rollout abort {flags}[/] to write the "
