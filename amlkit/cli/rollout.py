@@ -17,7 +17,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -196,63 +196,55 @@ def status(
     raise typer.Exit(EXIT_OK if result.status in ("promoted", "running") else EXIT_CHECK_FAILED)
 
 
-@app.command()
-def resume(
-    stack: StackOpt = None,
-    endpoint: EndpointOption = None,
-    local: LocalOption = None,
-    recorded: RecordedOption = None,
-    report: ReportOption = None,
-    summary: SummaryOption = None,
-    state: StateOption = None,
-    no_update_stack: KeepStackOption = False,
-    project_dir: ProjectOption = None,
-) -> None:
-    """Go on with an interrupted rollout from the phase it was in (that phase starts again:
-    its split is written again and baked afresh)."""
-    _resume_or_abort(
+def _resume_or_abort_command(what: Literal["resume", "abort"], doc: str) -> Callable[..., None]:
+    """`resume` and `abort` take the same options; one signature serves both (`doc`:
+    the command's help)."""
+
+    def command(
+        stack: StackOpt = None,
+        endpoint: EndpointOption = None,
+        local: LocalOption = None,
+        recorded: RecordedOption = None,
+        report: ReportOption = None,
+        summary: SummaryOption = None,
+        state: StateOption = None,
+        no_update_stack: KeepStackOption = False,
+        project_dir: ProjectOption = None,
+    ) -> None:
+        _resume_or_abort(
+            what,
+            stack,
+            endpoint,
+            local,
+            recorded,
+            report,
+            summary,
+            state,
+            no_update_stack,
+            project_dir,
+        )
+
+    command.__doc__ = doc
+    return command
+
+
+resume = app.command("resume")(
+    _resume_or_abort_command(
         "resume",
-        stack,
-        endpoint,
-        local,
-        recorded,
-        report,
-        summary,
-        state,
-        no_update_stack,
-        project_dir,
+        """Go on with an interrupted rollout from the phase it was in (that phase starts again:
+    its split is written again and baked afresh).""",
     )
-
-
-@app.command()
-def abort(
-    stack: StackOpt = None,
-    endpoint: EndpointOption = None,
-    local: LocalOption = None,
-    recorded: RecordedOption = None,
-    report: ReportOption = None,
-    summary: SummaryOption = None,
-    state: StateOption = None,
-    no_update_stack: KeepStackOption = False,
-    project_dir: ProjectOption = None,
-) -> None:
-    """Put the pre-rollout split back (mirror to the candidate off) and end the rollout."""
-    _resume_or_abort(
+)
+abort = app.command("abort")(
+    _resume_or_abort_command(
         "abort",
-        stack,
-        endpoint,
-        local,
-        recorded,
-        report,
-        summary,
-        state,
-        no_update_stack,
-        project_dir,
+        "Put the pre-rollout split back (mirror to the candidate off) and end the rollout.",
     )
+)
 
 
 def _resume_or_abort(
-    what: str,
+    what: Literal["resume", "abort"],
     stack: str | None,
     endpoint: str | None,
     local: str | None,
