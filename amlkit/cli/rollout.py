@@ -13,9 +13,11 @@ file, a target that cannot be reached before anything is written).
 from __future__ import annotations
 
 import json
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any, Literal
 
 import typer
 from pydantic import ValidationError
@@ -35,8 +37,9 @@ from .common import (
 from .output import check_output, write_atomically
 
 if TYPE_CHECKING:
-    from amlkit.rollout.engine import RollbackFailed, RolloutResult
+    from amlkit.rollout.engine import RollbackFailed
     from amlkit.rollout.sources import Clock, Target
+    from amlkit.rollout.state import RolloutResult
 
 app = typer.Typer(
     help="Move an online endpoint's live traffic to a new deployment step by step, gated "
@@ -133,7 +136,7 @@ def rollout(
         raise fail("amlkit rollout needs --stack and --endpoint (or: status, resume, abort)")
     if local is not None and recorded is not None:
         raise fail("--local and --recorded: give one (neither: Azure)")
-    from amlkit.rollout.engine import RollbackFailed, RolloutError, run_rollout
+    from amlkit.rollout.engine import run_rollout
     from amlkit.specs.project import find_project
 
     try:
@@ -162,29 +165,11 @@ def rollout(
         check_output(path, "--report" if path is report else "--summary", inputs)
     state_path = state or _default_state(project.root, stack, endpoint)
     target = _target(spec, endpoint, local, recorded, rollout_spec.metrics_lag)
-    try:
-        result = run_rollout(
-            rollout_spec,
-            target,
-            _clock(recorded),
-            state_path,
-            _progress,
-            endpoint=endpoint,
-        )
-    except RollbackFailed as error:
-        raise _left_running(
-            error, state_path, report, summary, stack, endpoint, local, state
-        ) from None
-    except RolloutError as error:
-        raise fail(str(error)) from None
-    except KeyboardInterrupt:
-        raise _interrupted(stack, endpoint) from None
-    _finish(
-        result,
-        report,
-        summary,
+    clock = _clock(recorded)
+    _walk(
+        lambda: run_rollout(rollout_spec, target, clock, state_path, _progress, endpoint=endpoint),
+        _Finish(state_path, report, summary, stack, endpoint, local, state),
         project.stacks_dir,
-        stack,
         index,
         recorded is None and not no_update_stack,
     )
@@ -199,8 +184,9 @@ def status(
 ) -> None:
     """Show the rollout recorded in the state file: its phase, each window read, the split.
     Exit 0 promoted or running, 1 ended otherwise, 2 no state."""
-    from amlkit.rollout.engine import RolloutError, read_state
     from amlkit.rollout.report import steps_table
+    from amlkit.rollout.sources import RolloutError
+    from amlkit.rollout.state import read_state
 
     try:
         result = read_state(_state_path(state, stack, endpoint, project_dir))
@@ -210,63 +196,55 @@ def status(
     raise typer.Exit(EXIT_OK if result.status in ("promoted", "running") else EXIT_CHECK_FAILED)
 
 
-@app.command()
-def resume(
-    stack: StackOpt = None,
-    endpoint: EndpointOption = None,
-    local: LocalOption = None,
-    recorded: RecordedOption = None,
-    report: ReportOption = None,
-    summary: SummaryOption = None,
-    state: StateOption = None,
-    no_update_stack: KeepStackOption = False,
-    project_dir: ProjectOption = None,
-) -> None:
-    """Go on with an interrupted rollout from the phase it was in (that phase starts again:
-    its split is written again and baked afresh)."""
-    _resume_or_abort(
+def _resume_or_abort_command(what: Literal["resume", "abort"], doc: str) -> Callable[..., None]:
+    """`resume` and `abort` take the same options; one signature serves both (`doc`:
+    the command's help)."""
+
+    def command(
+        stack: StackOpt = None,
+        endpoint: EndpointOption = None,
+        local: LocalOption = None,
+        recorded: RecordedOption = None,
+        report: ReportOption = None,
+        summary: SummaryOption = None,
+        state: StateOption = None,
+        no_update_stack: KeepStackOption = False,
+        project_dir: ProjectOption = None,
+    ) -> None:
+        _resume_or_abort(
+            what,
+            stack,
+            endpoint,
+            local,
+            recorded,
+            report,
+            summary,
+            state,
+            no_update_stack,
+            project_dir,
+        )
+
+    command.__doc__ = doc
+    return command
+
+
+resume = app.command("resume")(
+    _resume_or_abort_command(
         "resume",
-        stack,
-        endpoint,
-        local,
-        recorded,
-        report,
-        summary,
-        state,
-        no_update_stack,
-        project_dir,
+        """Go on with an interrupted rollout from the phase it was in (that phase starts again:
+    its split is written again and baked afresh).""",
     )
-
-
-@app.command()
-def abort(
-    stack: StackOpt = None,
-    endpoint: EndpointOption = None,
-    local: LocalOption = None,
-    recorded: RecordedOption = None,
-    report: ReportOption = None,
-    summary: SummaryOption = None,
-    state: StateOption = None,
-    no_update_stack: KeepStackOption = False,
-    project_dir: ProjectOption = None,
-) -> None:
-    """Put the pre-rollout split back (mirror to the candidate off) and end the rollout."""
-    _resume_or_abort(
+)
+abort = app.command("abort")(
+    _resume_or_abort_command(
         "abort",
-        stack,
-        endpoint,
-        local,
-        recorded,
-        report,
-        summary,
-        state,
-        no_update_stack,
-        project_dir,
+        "Put the pre-rollout split back (mirror to the candidate off) and end the rollout.",
     )
+)
 
 
 def _resume_or_abort(
-    what: str,
+    what: Literal["resume", "abort"],
     stack: str | None,
     endpoint: str | None,
     local: str | None,
@@ -279,13 +257,9 @@ def _resume_or_abort(
 ) -> None:
     if stack is None or endpoint is None:
         raise fail(f"amlkit rollout {what} needs --stack and --endpoint")
-    from amlkit.rollout.engine import (
-        RollbackFailed,
-        RolloutError,
-        abort_rollout,
-        read_state,
-        resume_rollout,
-    )
+    from amlkit.rollout.engine import abort_rollout, resume_rollout
+    from amlkit.rollout.sources import RolloutError
+    from amlkit.rollout.state import read_state
     from amlkit.specs.project import find_project
 
     try:
@@ -300,25 +274,12 @@ def _resume_or_abort(
     except RolloutError as error:
         raise fail(str(error)) from None
     target = _target(spec, endpoint, local, recorded, None)
-    try:
-        if what == "resume":
-            result = resume_rollout(state_path, target, _clock(recorded), _progress)
-        else:
-            result = abort_rollout(state_path, target, _clock(recorded), _progress)
-    except RollbackFailed as error:
-        raise _left_running(
-            error, state_path, report, summary, stack, endpoint, local, state
-        ) from None
-    except RolloutError as error:
-        raise fail(str(error)) from None
-    except KeyboardInterrupt:
-        raise _interrupted(stack, endpoint) from None
-    _finish(
-        result,
-        report,
-        summary,
+    go = resume_rollout if what == "resume" else abort_rollout
+    clock = _clock(recorded)
+    _walk(
+        lambda: go(state_path, target, clock, _progress),
+        _Finish(state_path, report, summary, stack, endpoint, local, state),
         project.stacks_dir,
-        stack,
         index,
         recorded is None and not no_update_stack,
     )
@@ -404,7 +365,7 @@ def _target(
     """Where the rollout runs: `--local`, `--recorded` or Azure (each imported here, so
     `amlkit --help` does not load the Azure SDK). A target that cannot be reached, or a
     bad recorded file, is bad input (exit 2)."""
-    from amlkit.rollout.engine import RolloutError
+    from amlkit.rollout.sources import RolloutError
 
     try:
         if local is not None:
@@ -426,26 +387,56 @@ def _target(
         raise fail(str(error)) from None
 
 
-def _left_running(
-    error: RollbackFailed,
-    state_path: Path,
-    report: Path | None,
-    summary: Path | None,
-    stack: str,
-    endpoint: str,
-    local: str | None,
-    state: Path | None,
-) -> typer.Exit:
+@dataclass(frozen=True)
+class _Finish:
+    """Where a walk's end is reported: the state file, `--report`/`--summary`, and the
+    flags the command to resume or abort it repeats."""
+
+    state_path: Path
+    report: Path | None
+    summary: Path | None
+    stack: str
+    endpoint: str
+    local: str | None
+    state: Path | None
+
+
+def _walk(
+    go: Callable[[], RolloutResult],
+    finish: _Finish,
+    stacks_dir: Path,
+    index: int,
+    update_stack: bool,
+) -> None:
+    """Run the engine (`go`: run, resume or abort) and end the command: a split that could
+    not be written back -> the state is left running (exit 1); the target failing before
+    anything was written -> exit 2; Ctrl-C -> the split is left as it is; otherwise the
+    steps table, the reports and the stack config rewritten to the live split."""
+    from amlkit.rollout.engine import RollbackFailed
+    from amlkit.rollout.sources import RolloutError
+
+    try:
+        result = go()
+    except RollbackFailed as error:
+        raise _left_running(error, finish) from None
+    except RolloutError as error:
+        raise fail(str(error)) from None
+    except KeyboardInterrupt:
+        raise _interrupted(finish.stack, finish.endpoint) from None
+    _finish(result, finish.report, finish.summary, stacks_dir, finish.stack, index, update_stack)
+
+
+def _left_running(error: RollbackFailed, finish: _Finish) -> typer.Exit:
     """The rollout failed and the split could not be written back: the state stays
     `running`; say which command puts it back and what it writes (exit 1)."""
-    from amlkit.rollout.engine import read_state, split_text
+    from amlkit.rollout.state import read_state, split_text
 
-    flags = f"--stack {stack} --endpoint {endpoint}"
-    flags += f" --local {local}" if local is not None else ""
-    flags += f" --state {state}" if state is not None else ""
-    result = read_state(state_path)
+    flags = f"--stack {finish.stack} --endpoint {finish.endpoint}"
+    flags += f" --local {finish.local}" if finish.local is not None else ""
+    flags += f" --state {finish.state}" if finish.state is not None else ""
+    result = read_state(finish.state_path)
     out.print(_steps_table(result))
-    _write_reports(result, report, summary)
+    _write_reports(result, finish.report, finish.summary)
     err.print(
         f"{str(error).rstrip('.')}. The rollout is left running and the split may still be moved: once the "
         f"endpoint answers again, run [bold]amlkit rollout abort {flags}[/] to write the "

@@ -47,8 +47,7 @@ from amlkit.components.dynamic.online_traffic import OnlineTraffic
 from amlkit.specs.naming import Names
 from amlkit.specs.stack import StackSpec
 
-from .engine import RolloutError
-from .sources import LATENCY_PERCENTILES, Reading, Split, Target, Window
+from .sources import LATENCY_PERCENTILES, Reading, RolloutError, Split, Target, Window
 
 SUBSCRIPTION_VARIABLES = ("ARM_SUBSCRIPTION_ID", "AZURE_SUBSCRIPTION_ID")
 """Where the subscription comes from when not given (azure-native reads the first)."""

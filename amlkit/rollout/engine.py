@@ -14,8 +14,7 @@ rollback write itself fails, the state stays `running` and `RollbackFailed` says
 split `abort` must restore. A failure before any split was written ends with nothing
 changed.
 
-Every transition is written to a JSON state file (atomically: a temporary file in the
-same folder, then a rename), so an interrupted CI job can be followed by `status`,
+Every transition is written to the JSON state file (`state.py`), so an interrupted CI job can be followed by `status`,
 `resume` (the interrupted phase starts again: its split is written again and baked
 afresh) or `abort` (the pre-rollout split is written back).
 
@@ -25,32 +24,17 @@ recorded file differ in the `Target` they hand it.
 
 from __future__ import annotations
 
-import json
-import os
-import tempfile
-from collections.abc import Callable, Mapping
-from dataclasses import dataclass, field
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import datetime, timedelta
 from pathlib import Path
-from typing import Any, Literal
+from typing import Literal
 
-from pydantic import ValidationError
+from amlkit.specs.rollout import AZURE_MONITOR_METRICS, RolloutSpec
 
-from amlkit.specs.rollout import AZURE_MONITOR_METRICS, Gate, RolloutSpec
-
-from .sources import Clock, Reading, Split, Target, Window
-
-STATE_VERSION = 1
-
-Outcome = Literal["promoted", "rolled_back", "held", "aborted"]
-Status = Literal["running", "promoted", "rolled_back", "held", "aborted"]
-Verdict = Literal["pass", "fail", "inconclusive"]
-PhaseKind = Literal["delay", "smoke", "shadow", "step"]
-
-
-class RolloutError(Exception):
-    """The rollout cannot start or go on (bad input or state, a target that fails); the
-    message says why."""
+from .gates import PhaseKind, StepRecord, evaluate
+from .sources import Clock, Reading, RolloutError, Split, Target, Window
+from .state import RolloutResult, RolloutState, Status, TrafficWrite, load_state, split_text
 
 
 class RollbackFailed(RolloutError):
@@ -64,44 +48,6 @@ class RollbackFailed(RolloutError):
 
 
 @dataclass(frozen=True)
-class GateCheck:
-    """One gate read over one window."""
-
-    metric: str
-    limit: str
-    """The gate as people read it: `error_rate <= 0.01, <= baseline x 1.5`."""
-    candidate: float | None
-    baseline: float | None
-    verdict: Verdict
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class StepRecord:
-    """One phase's outcome (smoke, shadow or a traffic step; an extended or held step
-    has one record per window read)."""
-
-    phase: PhaseKind
-    percent: int
-    """The candidate's live share (shadow: its mirror share; smoke: 0)."""
-    split: Split
-    window: Window | None
-    readings: Mapping[str, Reading]
-    checks: tuple[GateCheck, ...]
-    verdict: Verdict
-    detail: str = ""
-
-
-@dataclass(frozen=True)
-class TrafficWrite:
-    """A split written to the endpoint, when, and why."""
-
-    at: datetime
-    split: Split
-    why: str
-
-
-@dataclass(frozen=True)
 class Event:
     """Progress, for the caller to show: `kind` is phase, write, step or done."""
 
@@ -111,155 +57,6 @@ class Event:
 
 
 Progress = Callable[[Event], None]
-
-
-@dataclass(frozen=True)
-class RolloutResult:
-    """Where a rollout ended (or stands, while `status` is running)."""
-
-    endpoint: str
-    where: str
-    candidate: str
-    baseline: str
-    status: Status
-    reason: str
-    initial_split: Split
-    final_split: Split | None
-    """The split live at the end (None while running)."""
-    steps: tuple[StepRecord, ...]
-    writes: tuple[TrafficWrite, ...]
-    started: datetime
-    ended: datetime | None
-    gates: tuple[str, ...]
-    """Each gate as people read it."""
-
-    @property
-    def outcome(self) -> Status:
-        return self.status
-
-    @property
-    def promoted(self) -> bool:
-        return self.status == "promoted"
-
-    def to_json(self) -> dict[str, Any]:
-        """The report `--report` writes (and the state file's history)."""
-        return {
-            "endpoint": self.endpoint,
-            "where": self.where,
-            "candidate": self.candidate,
-            "baseline": self.baseline,
-            "outcome": self.status,
-            "reason": self.reason,
-            "gates": list(self.gates),
-            "initial_split": _split_json(self.initial_split),
-            "final_split": _split_json(self.final_split) if self.final_split else None,
-            "started": self.started.isoformat(),
-            "ended": self.ended.isoformat() if self.ended else None,
-            "steps": [_step_json(s) for s in self.steps],
-            "writes": [
-                {"at": w.at.isoformat(), "why": w.why, **_split_json(w.split)} for w in self.writes
-            ],
-        }
-
-
-# -- the state file ---------------------------------------------------------------------
-
-
-@dataclass
-class _State:
-    endpoint: str
-    where: str
-    spec: RolloutSpec
-    baseline: str
-    initial: Split
-    started: datetime
-    status: Status = "running"
-    reason: str = ""
-    next_phase: int = 0
-    steps: list[StepRecord] = field(default_factory=list)
-    writes: list[TrafficWrite] = field(default_factory=list)
-    final: Split | None = None
-    ended: datetime | None = None
-
-    def result(self) -> RolloutResult:
-        return RolloutResult(
-            endpoint=self.endpoint,
-            where=self.where,
-            candidate=self.spec.candidate,
-            baseline=self.baseline,
-            status=self.status,
-            reason=self.reason,
-            initial_split=self.initial,
-            final_split=self.final,
-            steps=tuple(self.steps),
-            writes=tuple(self.writes),
-            started=self.started,
-            ended=self.ended,
-            gates=tuple(g.describe() for g in self.spec.gates),
-        )
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "version": STATE_VERSION,
-            "spec": self.spec.model_dump(mode="json", by_alias=True, exclude_none=True),
-            "next_phase": self.next_phase,
-            **self.result().to_json(),
-        }
-
-    @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> _State:
-        return cls(
-            endpoint=data["endpoint"],
-            where=data["where"],
-            spec=RolloutSpec.model_validate(data["spec"]),
-            baseline=data["baseline"],
-            initial=_split_from(data["initial_split"]),
-            started=datetime.fromisoformat(data["started"]),
-            status=data["outcome"],
-            reason=data["reason"],
-            next_phase=int(data["next_phase"]),
-            steps=[_step_from(s) for s in data["steps"]],
-            writes=[
-                TrafficWrite(datetime.fromisoformat(w["at"]), _split_from(w), w["why"])
-                for w in data["writes"]
-            ],
-            final=_split_from(data["final_split"]) if data["final_split"] else None,
-            ended=datetime.fromisoformat(data["ended"]) if data["ended"] else None,
-        )
-
-    def save(self, path: Path) -> None:
-        """Write atomically: a reader sees the old state or the new, never half of one."""
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
-        try:
-            with os.fdopen(fd, "w", encoding="utf-8") as handle:
-                json.dump(self.to_json(), handle, indent=2)
-                handle.write("\n")
-            os.replace(tmp, path)
-        except BaseException:
-            Path(tmp).unlink(missing_ok=True)
-            raise
-
-
-def read_state(path: Path) -> RolloutResult:
-    """The rollout recorded in a state file. Raises RolloutError when there is none or it
-    cannot be read."""
-    return _load(path).result()
-
-
-def _load(path: Path) -> _State:
-    try:
-        data = json.loads(path.read_text(encoding="utf-8"))
-    except FileNotFoundError:
-        raise RolloutError(f"{path}: no rollout state here (no rollout was started)") from None
-    except (OSError, ValueError) as error:
-        raise RolloutError(f"{path}: cannot read the rollout state ({error})") from None
-    if not isinstance(data, dict) or data.get("version") != STATE_VERSION:
-        raise RolloutError(f"{path}: not an amlkit rollout state file (version {STATE_VERSION})")
-    try:
-        return _State.from_json(data)
-    except (KeyError, TypeError, ValueError, ValidationError) as error:
-        raise RolloutError(f"{path}: the rollout state is damaged ({error})") from None
 
 
 # -- the walk -----------------------------------------------------------------------------
@@ -287,7 +84,7 @@ def run_rollout(
     (a rollout already running in `state_path`, no baseline, smoke without a prober...)."""
     if state_path.exists():
         try:
-            previous = _load(state_path)
+            previous = load_state(state_path)
         except RolloutError:
             previous = None
         if previous is not None and previous.status == "running":
@@ -297,7 +94,7 @@ def run_rollout(
             )
     initial = target.traffic.read_split()
     baseline = _check_can_start(spec, target, initial)
-    state = _State(
+    state = RolloutState(
         endpoint=endpoint,
         where=target.where,
         spec=spec,
@@ -313,7 +110,7 @@ def resume_rollout(
     state_path: Path, target: Target, clock: Clock, progress: Progress | None = None
 ) -> RolloutResult:
     """Go on with the rollout in `state_path` from the phase it was in (started again)."""
-    state = _load(state_path)
+    state = load_state(state_path)
     if state.status != "running":
         raise RolloutError(
             f"{state_path}: the rollout already ended ({state.status}); nothing to resume"
@@ -325,7 +122,7 @@ def abort_rollout(
     state_path: Path, target: Target, clock: Clock, progress: Progress | None = None
 ) -> RolloutResult:
     """Write the pre-rollout split back and mark the rollout aborted."""
-    state = _load(state_path)
+    state = load_state(state_path)
     if state.status != "running":
         raise RolloutError(
             f"{state_path}: the rollout already ended ({state.status}); nothing to abort"
@@ -362,7 +159,7 @@ def _check_can_start(spec: RolloutSpec, target: Target, initial: Split) -> str:
     live = {k: v for k, v in initial.traffic.items() if k != candidate and v > 0}
     if not live:
         raise RolloutError(
-            f"no deployment but {candidate} takes live traffic ({_split_text(initial)}); "
+            f"no deployment but {candidate} takes live traffic ({split_text(initial)}); "
             "a rollout needs one to shift from"
         )
     baseline = spec.baseline or max(live.items(), key=lambda kv: (kv[1], kv[0]))[0]
@@ -399,7 +196,7 @@ def phases(spec: RolloutSpec) -> list[tuple[PhaseKind, int]]:
 class _Walk:
     def __init__(
         self,
-        state: _State,
+        state: RolloutState,
         target: Target,
         clock: Clock,
         path: Path,
@@ -437,7 +234,7 @@ class _Walk:
         self.unsure = False
         self.state.writes.append(TrafficWrite(self.clock.now(), split, why))
         self.save()
-        self.emit("write", f"{why}: {_split_text(split)}")
+        self.emit("write", f"{why}: {split_text(split)}")
 
     def rollback_split(self) -> Split:
         initial = self.state.initial
@@ -621,188 +418,19 @@ class _Walk:
                 start, span = window.end, self.spec.bake
 
 
-def gate_value(metric: str, reading: Reading) -> float | None:
-    """A gate metric's value in one reading; None when the reading has none."""
-    if metric == "error_rate":
-        return reading.error_rate
-    if metric.startswith("latency_"):
-        return reading.latency_ms.get(metric.removeprefix("latency_"))
-    return reading.metrics.get(metric)
-
-
-def evaluate(
-    spec: RolloutSpec,
-    baseline: str,
-    readings: Mapping[str, Reading],
-    *,
-    phase: PhaseKind = "step",
-    percent: int = 0,
-    split: Split | None = None,
-    window: Window | None = None,
-) -> StepRecord:
-    """Read every gate over one window's readings: fail if any limit is broken, else
-    inconclusive if the candidate served fewer than `min_requests` (or a metric had no
-    data), else pass."""
-    candidate = readings.get(spec.candidate, Reading(spec.candidate))
-    base = readings.get(baseline, Reading(baseline))
-    enough = candidate.requests >= spec.min_requests
-    base_counts = base.requests >= max(spec.min_requests, 1)
-    checks = tuple(_check(g, candidate, base if base_counts else None, enough) for g in spec.gates)
-    verdicts = {c.verdict for c in checks}
-    if not enough:
-        verdict: Verdict = "inconclusive"
-        detail = (
-            f"{spec.candidate} served {candidate.requests} request(s); {spec.min_requests} needed"
-        )
-    elif "fail" in verdicts:
-        verdict, detail = "fail", ""
-    elif "inconclusive" in verdicts:
-        verdict, detail = "inconclusive", "a gate's metric had no data"
-    else:
-        verdict, detail = "pass", ""
-    return StepRecord(
-        phase=phase,
-        percent=percent,
-        split=split or Split({}),
-        window=window,
-        readings=dict(readings),
-        checks=checks,
-        verdict=verdict,
-        detail=detail,
-    )
-
-
-def _check(gate: Gate, candidate: Reading, baseline: Reading | None, enough: bool) -> GateCheck:
-    value = gate_value(gate.metric, candidate)
-    base = gate_value(gate.metric, baseline) if baseline is not None else None
-    limit = gate.describe()
-    if not enough:
-        return GateCheck(gate.metric, limit, value, base, "inconclusive", "too few requests")
-    if value is None:
-        return GateCheck(gate.metric, limit, None, base, "inconclusive", "no data")
-    broken = []
-    if gate.max is not None and value > gate.max:
-        broken.append(f"{value:g} > {gate.max:g}")
-    over = gate.max_over_baseline
-    if over is not None and base is not None and value > base + over:
-        broken.append(f"{value:g} > baseline {base:g} + {gate.max_over_baseline:g}")
-    ratio = gate.max_ratio_to_baseline
-    if ratio is not None and base is not None and value > base * ratio:
-        broken.append(f"{value:g} > baseline {base:g} x {gate.max_ratio_to_baseline:g}")
-    if broken:
-        return GateCheck(gate.metric, limit, value, base, "fail", "; ".join(broken))
-    relative = gate.max_over_baseline is not None or gate.max_ratio_to_baseline is not None
-    note = "baseline too few requests: absolute limit only" if relative and base is None else ""
-    return GateCheck(gate.metric, limit, value, base, "pass", note)
-
-
 def _phase_label(phase: PhaseKind, percent: int) -> str:
     if phase in ("shadow", "step"):
         return f"{phase} {percent}%"
     return "initial delay" if phase == "delay" else phase
 
 
-# -- JSON ---------------------------------------------------------------------------------
-
-
-def _split_text(split: Split) -> str:
-    live = ", ".join(f"{k} {v}%" for k, v in sorted(split.traffic.items()) if v) or "none"
-    mirror = ", ".join(f"{k} {v}%" for k, v in sorted(split.mirror.items()) if v)
-    return live + (f"; mirror {mirror}" if mirror else "")
-
-
-def split_text(split: Split) -> str:
-    """`blue 90%, green 10%; mirror green 20%` for people."""
-    return _split_text(split)
-
-
-def _split_json(split: Split) -> dict[str, Any]:
-    return {"traffic": dict(split.traffic), "mirror_traffic": dict(split.mirror)}
-
-
-def _split_from(data: Mapping[str, Any]) -> Split:
-    return Split(
-        {str(k): int(v) for k, v in data["traffic"].items()},
-        {str(k): int(v) for k, v in data.get("mirror_traffic", {}).items()},
-    )
-
-
-def _reading_json(reading: Reading) -> dict[str, Any]:
-    return {
-        "requests": reading.requests,
-        "statuses": dict(reading.statuses),
-        "error_rate": reading.error_rate,
-        "latency_ms": dict(reading.latency_ms),
-        "metrics": dict(reading.metrics),
-    }
-
-
-def _step_json(step: StepRecord) -> dict[str, Any]:
-    return {
-        "phase": step.phase,
-        "percent": step.percent,
-        **_split_json(step.split),
-        "window": {"start": step.window.start.isoformat(), "end": step.window.end.isoformat()}
-        if step.window
-        else None,
-        "readings": {k: _reading_json(r) for k, r in step.readings.items()},
-        "gates": [
-            {
-                "metric": c.metric,
-                "limit": c.limit,
-                "candidate": c.candidate,
-                "baseline": c.baseline,
-                "verdict": c.verdict,
-                "detail": c.detail,
-            }
-            for c in step.checks
-        ],
-        "verdict": step.verdict,
-        "detail": step.detail,
-    }
-
-
-def _step_from(data: Mapping[str, Any]) -> StepRecord:
-    window = data.get("window")
-    return StepRecord(
-        phase=data["phase"],
-        percent=int(data["percent"]),
-        split=_split_from(data),
-        window=Window(
-            datetime.fromisoformat(window["start"]), datetime.fromisoformat(window["end"])
-        )
-        if window
-        else None,
-        readings={
-            k: Reading(k, dict(r["statuses"]), dict(r["latency_ms"]), dict(r["metrics"]))
-            for k, r in data["readings"].items()
-        },
-        checks=tuple(
-            GateCheck(
-                c["metric"], c["limit"], c["candidate"], c["baseline"], c["verdict"], c["detail"]
-            )
-            for c in data["gates"]
-        ),
-        verdict=data["verdict"],
-        detail=data["detail"],
-    )
-
-
 __all__ = [
     "Event",
-    "GateCheck",
     "Progress",
     "RollbackFailed",
-    "RolloutError",
-    "RolloutResult",
-    "StepRecord",
-    "TrafficWrite",
     "abort_rollout",
-    "evaluate",
     "phases",
-    "read_state",
     "resume_rollout",
     "run_rollout",
-    "split_text",
     "step_split",
 ]

@@ -31,8 +31,7 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from amlkit.local.router import CONTROL_PATH, DEPLOYMENT_HEADER
 
-from .engine import RolloutError
-from .sources import LATENCY_PERCENTILES, Reading, Split, Target, Window
+from .sources import LATENCY_PERCENTILES, Reading, RolloutError, Split, Target, Window
 
 SCORE_ROUTE = "/score"
 TIMEOUT_S = 30.0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 from rich.table import Table
 
-from .engine import GateCheck, RolloutResult, StepRecord, split_text
+from .gates import GateCheck, StepRecord
+from .state import RolloutResult, split_text
 
 _MARK = {"pass": "pass", "fail": "FAIL", "inconclusive": "inconclusive"}
 

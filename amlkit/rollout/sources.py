@@ -9,7 +9,8 @@ A rollout needs three things of an online endpoint, wherever it is served:
 
 Implementations: local mode (the local router and amlkit-serve's `/metrics`), Azure
 (ARM for the split, Azure Monitor for the readings) and a recorded file (dry runs).
-The engine (`engine.py`) only sees these protocols and a `Clock`.
+The engine (`engine.py`) only sees these protocols and a `Clock`; an implementation that
+fails (Azure refusing, the local front gone) raises `RolloutError`.
 """
 
 from __future__ import annotations
@@ -21,6 +22,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
 LATENCY_PERCENTILES = ("p50", "p90", "p95", "p99")
+
+
+class RolloutError(Exception):
+    """The rollout cannot start or go on (bad input or state, a target that fails); the
+    message says why."""
 
 
 @dataclass(frozen=True)

@@ -17,14 +17,13 @@ import pytest
 from amlkit.rollout.engine import (
     Event,
     RollbackFailed,
-    RolloutError,
     abort_rollout,
-    read_state,
     resume_rollout,
     run_rollout,
     step_split,
 )
-from amlkit.rollout.sources import Reading, Split, Target, Window
+from amlkit.rollout.sources import Reading, RolloutError, Split, Target, Window
+from amlkit.rollout.state import read_state
 from amlkit.specs.rollout import RolloutSpec
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)

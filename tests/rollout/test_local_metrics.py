@@ -13,9 +13,8 @@ import prometheus_client as prom
 import pytest
 from amlkit_runtime.serve.metrics import LATENCY_BUCKETS
 
-from amlkit.rollout.engine import RolloutError
 from amlkit.rollout.local import LocalTraffic, difference, histogram_quantile, parse_metrics
-from amlkit.rollout.sources import Split, Window
+from amlkit.rollout.sources import RolloutError, Split, Window
 
 T0 = datetime(2026, 12, 2, 9, 0, tzinfo=UTC)
 

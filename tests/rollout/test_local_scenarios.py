@@ -34,9 +34,10 @@ import pytest
 import yaml
 
 from amlkit.local.router import CONTROL_PATH
-from amlkit.rollout.engine import Event, RolloutResult, run_rollout
+from amlkit.rollout.engine import Event, run_rollout
 from amlkit.rollout.local import connect
 from amlkit.rollout.sources import Split, TrafficControl, WallClock
+from amlkit.rollout.state import RolloutResult
 from amlkit.specs.rollout import RolloutSpec
 from tests.local.local_project import make_project
 

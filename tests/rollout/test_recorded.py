@@ -13,9 +13,9 @@ import yaml
 from typer.testing import CliRunner
 
 from amlkit.cli import EXIT_BAD_CONFIG, EXIT_CHECK_FAILED, EXIT_OK, app
-from amlkit.rollout.engine import RolloutError, run_rollout
+from amlkit.rollout.engine import run_rollout
 from amlkit.rollout.recorded import DryRunClock, RecordedMetrics, RecordedTraffic, connect
-from amlkit.rollout.sources import Split
+from amlkit.rollout.sources import RolloutError, Split
 from amlkit.specs.errors import ConfigError
 from amlkit.specs.rollout import RolloutSpec
 from tests.local.local_project import make_project
