@@ -307,8 +307,8 @@ class AssetCatalog(pulumi.ComponentResource):
     def _data(self, asset: CollectionAsset) -> pulumi.Output[str]:
         """A collection's data asset; two collections naming one version share it
         (`check_registrations` refused other paths under one version)."""
-        key = ("data", asset.name, asset.version)
-        known = self._registered.get(key)
+        reg = Registration("data", asset.name, asset.version, True)
+        known = self._once(reg)
         if known is not None:
             return known
         registered = ml.DataVersion(
@@ -324,7 +324,7 @@ class AssetCatalog(pulumi.ComponentResource):
             ),
             opts=pulumi.ResourceOptions(parent=self),
         )
-        self._registered[key] = registered.id
+        self._id_of(reg, registered)
         return registered.id
 
     # -- pipeline components ------------------------------------------------------------

@@ -29,7 +29,7 @@ if TYPE_CHECKING:
 
 _SKIP = {"__pycache__", ".git", ".ipynb_checkpoints"}
 
-AssetKind = Literal["model", "code", "environment", "component"]
+AssetKind = Literal["model", "code", "environment", "component", "data"]
 
 
 class UsesAssets(Protocol):
