@@ -55,6 +55,9 @@ def test_amlkit_settings_and_deployment_name() -> None:
     }
     settings = resolve(env)
     assert settings.read_timeout_s == 2.5
+    assert settings.loop_sched_batch and settings.fast_json  # both on by default
+    assert not resolve({"AMLKIT_LOOP_SCHED_BATCH": "off", "AMLKIT_FAST_JSON": "0"}).loop_sched_batch
+    assert not resolve({"AMLKIT_FAST_JSON": "False"}).fast_json
     assert (
         settings.scoring_timeout_ms,
         settings.max_concurrent_requests,
@@ -83,6 +86,8 @@ def test_amlkit_settings_and_deployment_name() -> None:
         ({"AMLKIT_READ_TIMEOUT_S": "inf"}, "AMLKIT_READ_TIMEOUT_S=inf is out of range"),
         ({"AMLKIT_GRACEFUL_TIMEOUT_S": "soon"}, "AMLKIT_GRACEFUL_TIMEOUT_S='soon' is not a number"),
         ({"AMLKIT_MAX_BODY_BYTES": "1e6"}, "not an integer"),
+        ({"AMLKIT_LOOP_SCHED_BATCH": "maybe"}, "AMLKIT_LOOP_SCHED_BATCH='maybe' is not a switch"),
+        ({"AMLKIT_FAST_JSON": "2"}, "AMLKIT_FAST_JSON='2' is not a switch"),
     ],
 )
 def test_bad_values_are_one_line_errors(env: dict[str, str], fragment: str) -> None:

@@ -62,6 +62,9 @@ class ServeSettings:
     fast_json: bool = True
     """AMLKIT_FAST_JSON: `json.loads` in the script parses with orjson (same results; see fast_json.py).
     Default on; 0 turns it off."""
+    loop_sched_batch: bool = True
+    """AMLKIT_LOOP_SCHED_BATCH: the event loop thread runs in SCHED_BATCH, so that its wake-ups do
+    not preempt run() (Linux; see sched.py). Default on; 0 turns it off."""
     log_level: str = "INFO"
     """AZUREML_LOG_LEVEL: below WARNING, one JSON access line is written per request."""
     cors_origins: tuple[str, ...] = ()
@@ -126,6 +129,19 @@ def _float(env: Mapping[str, str], name: str, default: float, *, positive: bool 
     return value
 
 
+_ON = ("1", "true", "yes", "on")
+_OFF = ("0", "false", "no", "off")
+
+
+def _flag(env: Mapping[str, str], name: str, default: bool) -> bool:
+    raw = env.get(name, "").strip().lower()
+    if not raw:
+        return default
+    if raw in _ON or raw in _OFF:
+        return raw in _ON
+    raise SettingsError(f"{name}={env[name]!r} is not a switch; give 1 or 0 (true/false, on/off)")
+
+
 def resolve(
     env: Mapping[str, str],
     *,
@@ -176,8 +192,8 @@ def resolve(
         microbatch_max_wait_ms=_float(env, "AMLKIT_MICROBATCH_MAX_WAIT_MS", 0.0),
         microbatch_max_rows=_int(env, "AMLKIT_MICROBATCH_MAX_ROWS", 512, minimum=1),
         microbatch_key=env.get("AMLKIT_MICROBATCH_KEY") or "data",
-        fast_json=(env.get("AMLKIT_FAST_JSON") or "1").strip().lower()
-        not in ("0", "false", "no", "off"),
+        fast_json=_flag(env, "AMLKIT_FAST_JSON", True),
+        loop_sched_batch=_flag(env, "AMLKIT_LOOP_SCHED_BATCH", True),
         log_level=(env.get("AZUREML_LOG_LEVEL") or "INFO").upper(),
         cors_origins=tuple(o.strip() for o in origins.split(",") if o.strip()),
         deployment_name=env.get("AMLKIT_DEPLOYMENT_NAME")
