@@ -23,7 +23,9 @@ Deliberate differences, each explained where it lives:
 
 Per-request bookkeeping is kept small, since at 1-row requests it competes with a
 0.3 ms model call: a plain ASGI callable (app.py), a queue hand-off to the scoring
-thread (runner.py), each response sent in one write (protocol.py), access lines
+thread (runner.py), the event loop thread in SCHED_BATCH so that its wake-ups do not
+preempt run() (sched.py; AMLKIT_LOOP_SCHED_BATCH=0 turns it off), each response sent
+in one write (protocol.py), access lines
 written once a loop turn (access_log.py), metrics counted in-process and written to
 the shared files in one go (metrics.py: under load, another worker's last 100 ms can
 be missing from a scrape until the next one).

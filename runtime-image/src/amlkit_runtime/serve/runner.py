@@ -9,7 +9,9 @@ The hand-off is kept cheap, because at 1-row requests it is a visible share of a
 request's cost: jobs go to the threads through a `queue.SimpleQueue`, and finished
 jobs come back through a deque that the loop drains in one callback (one
 `call_soon_threadsafe` wakes the loop for every job finished meanwhile), instead of
-a `ThreadPoolExecutor` future and a cross-thread callback per job.
+a `ThreadPoolExecutor` future and a cross-thread callback per job. The two threads
+also share the cores without preempting each other at every wake-up (sched.py): each
+scoring thread starts by taking back the scheduling policy the loop thread gave up.
 
 A run() that outlives its deadline cannot be stopped (threads cannot be killed and
 SIGALRM only works on the main thread): the caller gets its 500 at the deadline,
@@ -27,6 +29,8 @@ import queue
 import threading
 from collections.abc import Callable
 from typing import Any, Generic, TypeVar
+
+from amlkit_runtime.serve import sched
 
 T = TypeVar("T")
 
@@ -117,6 +121,7 @@ class Runner:
     # -- in the scoring threads -------------------------------------------------------
 
     def _work(self) -> None:
+        sched.restore_in_scoring_thread()  # created by the loop thread: not its SCHED_BATCH
         jobs, finished = self._jobs, self._finished
         while True:
             job = jobs.get()

@@ -22,7 +22,7 @@ import uvicorn
 
 from amlkit_runtime import aml_compat
 from amlkit_runtime.entry_script import EntryScriptError, load_entry_script
-from amlkit_runtime.serve import fast_json
+from amlkit_runtime.serve import fast_json, sched
 from amlkit_runtime.serve.access_log import AccessLog
 from amlkit_runtime.serve.metrics import Metrics
 from amlkit_runtime.serve.protocol import HttpProtocol
@@ -127,4 +127,7 @@ def serve(
         timeout_graceful_shutdown=max(1, round(settings.graceful_timeout_s)),
         backlog=2048,
     )
+    if settings.loop_sched_batch:
+        # From here on this thread is the event loop's; scoring threads put the policy back.
+        sched.batch_loop_thread()
     uvicorn.Server(config).run(sockets=socks)
