@@ -8,8 +8,12 @@ the medians are reported. Scenarios (wrk, 1 thread):
 - 1 connection, 1-row bodies (latency);
 - 64 connections, 1-row bodies (throughput);
 - 8 connections, 100-row bodies;
-- amlkit-serve with micro-batching on (AMLKIT_MICROBATCH_MAX_WAIT_MS), 64 connections, 1-row.
-Each run also records the server's CPU time a request (all its processes, from /proc).
+- amlkit-serve with micro-batching on (AMLKIT_MICROBATCH_MAX_WAIT_MS), 64 connections, 1-row;
+- amlkit-serve with its event loop thread left in SCHED_OTHER (AMLKIT_LOOP_SCHED_BATCH=0),
+  64 connections, 1-row, and 8 connections, 100-row: what sched.py's SCHED_BATCH is worth.
+Each run also records the server's CPU time a request (all its processes, from /proc),
+and the latency of a health probe (`GET /`, the route both servers have, a new connection
+every 100 ms; a kubelet probes the same way, every 10 s) sent while the load runs.
 
 azmlinfsrv runs at its best: WORKER_COUNT=2, AZUREML_LOG_LEVEL=WARNING, stdout (the
 gunicorn access log) sent to /dev/null. amlkit-serve runs with 2 workers and its
@@ -28,6 +32,7 @@ azmlinfsrv's; zero non-2xx.
 from __future__ import annotations
 
 import argparse
+import http.client
 import json
 import os
 import random
@@ -39,6 +44,7 @@ import statistics
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import urllib.request
 from dataclasses import dataclass
@@ -53,6 +59,7 @@ ROOT = Path(__file__).resolve().parents[1]
 SAMPLE = ROOT / "runtime-image" / "sample"
 SECTION = "## Online scoring server"
 AZMLINFSRV_VERSION = "1.5.1"
+SCHED_OTHER = "amlkit-serve, loop thread in SCHED_OTHER"
 
 WRK_LUA = r"""
 local f = io.open(os.getenv("BODY_FILE"), "rb"); local body = f:read("*a"); f:close()
@@ -80,6 +87,46 @@ class Result:
     p99_ms: float
     non_2xx: int
     cpu_us: float  # server CPU time (all its processes and threads) per request
+    probe_p99_ms: float  # a health probe's latency while the load ran (all repeats together)
+
+
+class _Prober:
+    """Sends `GET /` on a new connection every 100 ms while the load runs; the latencies.
+
+    Rare enough to cost the servers under 1% of their capacity (azmlinfsrv's ~1 ms of CPU
+    a request, 10 a second, on 2 cores)."""
+
+    def __init__(self, port: int) -> None:
+        self._port = port
+        self._stop = threading.Event()
+        self.latencies_ms: list[float] = []
+        self._thread = threading.Thread(target=self._probe, daemon=True)
+
+    def __enter__(self) -> _Prober:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join()
+
+    def _probe(self) -> None:
+        while not self._stop.wait(0.1):
+            start = time.perf_counter()
+            connection = http.client.HTTPConnection("127.0.0.1", self._port, timeout=10)
+            try:
+                connection.request("GET", "/")
+                connection.getresponse().read()
+            except OSError:
+                continue
+            finally:
+                connection.close()
+            self.latencies_ms.append((time.perf_counter() - start) * 1000)
+
+
+def _p99(values: list[float]) -> float:
+    ordered = sorted(values)
+    return ordered[min(len(ordered) - 1, int(len(ordered) * 0.99))] if ordered else float("nan")
 
 
 def _tree_cpu_s(root: int) -> float:
@@ -262,6 +309,18 @@ def run(duration: int, repeats: int) -> tuple[list[Result], str]:
                 {"AMLKIT_MICROBATCH_MAX_WAIT_MS": "5", "AMLKIT_MICROBATCH_MAX_ROWS": "256"},
                 [("1 conn, 1 row", 1, 1), ("64 conns, 1 row", 64, 1)],
             ),
+            (
+                SCHED_OTHER,
+                [
+                    amlkit,
+                    "--entry_script",
+                    str(app_root / "score.py"),
+                    "--model_dir",
+                    str(model_dir),
+                ],
+                {"AMLKIT_LOOP_SCHED_BATCH": "0"},
+                [("64 conns, 1 row", 64, 1), ("8 conns, 100 rows", 8, 100)],
+            ),
         ]
         # All servers run at once and the scenarios alternate between them, repeated:
         # the cores are shared with other work, and interleaving exposes every server
@@ -278,7 +337,9 @@ def run(duration: int, repeats: int) -> tuple[list[Result], str]:
                 ports[name] = port
                 roots[name] = processes[-1].pid
                 _wrk(port, 64, bodies[1], lua, 2)  # warm-up
-            samples: dict[tuple[str, str], list[tuple[int, float, float, float, int, float]]] = {}
+            samples: dict[
+                tuple[str, str], list[tuple[int, float, float, float, int, float, list[float]]]
+            ] = {}
             for repeat in range(repeats):
                 for load, connections, rows in loads:
                     for name, _, _, server_loads in servers:
@@ -288,9 +349,12 @@ def run(duration: int, repeats: int) -> tuple[list[Result], str]:
                             f"[{repeat + 1}/{repeats}] {name}: {load}, {duration}s", file=sys.stderr
                         )
                         cpu_before = _tree_cpu_s(roots[name])
-                        stats = _wrk(ports[name], connections, bodies[rows], lua, duration)
+                        with _Prober(ports[name]) as prober:
+                            stats = _wrk(ports[name], connections, bodies[rows], lua, duration)
                         cpu_us = (_tree_cpu_s(roots[name]) - cpu_before) / max(stats[0], 1) * 1e6
-                        samples.setdefault((name, load), []).append((*stats, cpu_us))
+                        samples.setdefault((name, load), []).append(
+                            (*stats, cpu_us, prober.latencies_ms)
+                        )
         finally:
             for process in processes:
                 _stop(process)
@@ -306,6 +370,7 @@ def run(duration: int, repeats: int) -> tuple[list[Result], str]:
                     statistics.median(r[3] for r in runs),
                     sum(r[4] for r in runs),
                     statistics.median(r[5] for r in runs),
+                    _p99([ms for r in runs for ms in r[6]]),
                 )
             )
         return results, _verdict(results)
@@ -323,6 +388,8 @@ def _verdict(results: list[Result]) -> str:
     ours64 = _find(results, "amlkit-serve", "64 conns, 1 row")
     ours100 = _find(results, "amlkit-serve", "8 conns, 100 rows")
     batch64 = _find(results, "amlkit-serve, micro-batching", "64 conns, 1 row")
+    other100 = _find(results, SCHED_OTHER, "8 conns, 100 rows")
+    other64 = _find(results, SCHED_OTHER, "64 conns, 1 row")
 
     def met(ok: bool) -> str:
         return "met" if ok else "NOT met"
@@ -335,6 +402,12 @@ def _verdict(results: list[Result]) -> str:
         f"({az64.cpu_us / ours64.cpu_us:.2f}x less)",
         f"- micro-batching, 1 row @64: {batch64.rps / az64.rps:.2f}x (target >= 8x: {met(batch64.rps >= 8 * az64.rps)}), "
         f"p99 {batch64.p99_ms:.1f} vs {az64.p99_ms:.1f} ms (target lower: {met(batch64.p99_ms < az64.p99_ms)})",
+        f"- the event loop thread in SCHED_BATCH (the default) against SCHED_OTHER "
+        f"(AMLKIT_LOOP_SCHED_BATCH=0): 100 rows @8 {ours100.rps / other100.rps:.2f}x the req/s "
+        f"({ours100.cpu_us:,.0f} vs {other100.cpu_us:,.0f} µs of server CPU a request), "
+        f"1 row @64 {ours64.rps / other64.rps:.2f}x",
+        f"- health probe `GET /` during 100 rows @8, p99: amlkit-serve {ours100.probe_p99_ms:.1f} ms, "
+        f"with SCHED_OTHER {other100.probe_p99_ms:.1f} ms, azmlinfsrv {az100.probe_p99_ms:.1f} ms",
         f"- non-2xx answers of amlkit-serve: {sum(r.non_2xx for r in results if r.server != 'azmlinfsrv 1.5.1')} "
         f"(azmlinfsrv: {sum(r.non_2xx for r in results if r.server == 'azmlinfsrv 1.5.1')})",
     ]
@@ -347,12 +420,12 @@ def _table(results: list[Result]) -> str:
     }
     results = sorted(results, key=lambda r: (order[r.load], r.server))
     rows = [
-        "| server | load | requests | req/s | p50 ms | p99 ms | non-2xx | server CPU µs/req |",
-        "|---|---|---:|---:|---:|---:|---:|---:|",
+        "| server | load | requests | req/s | p50 ms | p99 ms | non-2xx | server CPU µs/req | probe p99 ms |",
+        "|---|---|---:|---:|---:|---:|---:|---:|---:|",
     ]
     rows += [
         f"| {r.server} | {r.load} | {r.requests:,} | {r.rps:,.0f} | {r.p50_ms:.2f} | {r.p99_ms:.2f} | {r.non_2xx} "
-        f"| {r.cpu_us:,.0f} |"
+        f"| {r.cpu_us:,.0f} | {r.probe_p99_ms:.1f} |"
         for r in results
     ]
     return "\n".join(rows)
@@ -383,11 +456,13 @@ def main() -> None:
         f"{SECTION}\n\nMeasured {stamp} on this machine (2 cores shared by the servers and wrk, Python "
         f"{sys.version.split()[0]}) with:\n\n```\n{command}\n```\n\n"
         "The sample model (GradientBoostingClassifier, 20 features) behind the sample `onlinescoring/score.py`, "
-        "2 worker processes each, all three servers up at once; wrk (1 thread) on 127.0.0.1. Each scenario ran "
+        "2 worker processes each, all four servers up at once; wrk (1 thread) on 127.0.0.1. Each scenario ran "
         f"{args.repeat} times for {args.duration} s, alternating between the servers; req/s, p50 and p99 are the "
         "medians of those runs, requests and non-2xx their sums. Server CPU µs/req is the CPU time (user + "
         "system) of the server's processes during a run divided by its requests (median): other work on the "
-        "cores moves it less than req/s, though it still varies by some 20% between runs here. Other work on the machine: 1-minute load average "
+        "cores moves it less than req/s, though it still varies by some 20% between runs here. Probe p99 is the "
+        "99th percentile of a health probe's latency (`GET /` on a new connection every 100 ms during the load; "
+        "all the scenario's runs together). Other work on the machine: 1-minute load average "
         f"{load_before:.2f} before the servers started.\n\n"
         f"{_table(results)}\n\n{verdict}\n"
     )
