@@ -9,7 +9,7 @@ Deliberate differences, each explained where it lives:
 - run() in a scoring thread, so `/`, `/liveness`, `/readiness` and `/metrics` answer
   while every worker is busy (runner.py); still one run() at a time per process by
   default, as under sync workers;
-- `/` answers 503 until init() has finished (azmlinfsrv is not listening yet);
+- `/` answers 503 until init() has finished in every worker (azmlinfsrv is not listening yet);
 - limits azmlinfsrv lacks: body size (413), requests in progress per instance (429);
 - optional micro-batching (batching.py), JSON access lines (access_log.py),
   Prometheus metrics over all workers (metrics.py);

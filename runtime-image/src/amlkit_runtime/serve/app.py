@@ -57,13 +57,14 @@ class ScoringApp:
         limiter: Limiter,
         metrics: Metrics,
         access_log: AccessLog,
+        readiness: Readiness | None = None,
     ) -> None:
         self.settings = settings
         self.script = script
         self.metrics = metrics
         self.access_log = access_log
         self.runner = Runner(settings.scoring_threads)
-        self.readiness = Readiness()
+        self.readiness = readiness or Readiness()
         batcher = (
             MicroBatcher(
                 script,
@@ -105,7 +106,8 @@ class ScoringApp:
             message = await receive()
             if message["type"] == "lifespan.startup":
                 # init() runs in the scoring thread (the thread run() will use), while the
-                # server already answers /liveness, and 503 on / and /readiness.
+                # server already answers /liveness, and 503 on / and /readiness (until
+                # every worker's init() has finished).
                 self.runner.submit(self.script.entry.init).add_done_callback(self._init_done)
                 await send({"type": "lifespan.startup.complete"})
             elif message["type"] == "lifespan.shutdown":
@@ -121,7 +123,7 @@ class ScoringApp:
             # Everything init() loaded (the model) lives as long as the process: keep it out
             # of the garbage collector's scans, which otherwise stall requests (p99).
             gc.freeze()
-            self.readiness.ready = True
+            self.readiness.set_ready()
             logger.info("init() finished in worker %d: ready", os.getpid())
             return
         # As azmlinfsrv: an init() that raises stops the server (exit code 3).

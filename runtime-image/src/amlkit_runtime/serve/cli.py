@@ -125,13 +125,17 @@ def supervise(settings: ServeSettings, ports: list[list[socket.socket]]) -> int:
         if settings.max_concurrent_requests
         else None
     )
+    # Workers whose init() has finished: /readiness waits for all of them (routes/health.py).
+    ready_workers = context.Value("i", 0)
     from amlkit_runtime.serve.worker import serve
 
     workers = []
     for index in range(settings.worker_count):
         socks = [sockets[index] for sockets in ports]
         process = context.Process(
-            target=serve, args=(settings, socks, semaphore, os.getpid()), daemon=False
+            target=serve,
+            args=(settings, socks, semaphore, os.getpid(), ready_workers),
+            daemon=False,
         )
         process.start()
         workers.append(process)

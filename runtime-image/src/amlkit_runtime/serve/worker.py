@@ -17,6 +17,7 @@ import socket
 import sys
 import threading
 import time
+from multiprocessing.sharedctypes import Synchronized
 
 import uvicorn
 
@@ -26,6 +27,7 @@ from amlkit_runtime.serve import fast_json, sched
 from amlkit_runtime.serve.access_log import AccessLog
 from amlkit_runtime.serve.metrics import Metrics
 from amlkit_runtime.serve.protocol import HttpProtocol
+from amlkit_runtime.serve.routes.health import Readiness
 from amlkit_runtime.serve.runner import Limiter
 from amlkit_runtime.serve.scoring import ScoringScript
 from amlkit_runtime.serve.settings import ServeSettings
@@ -36,6 +38,7 @@ EXIT_SCRIPT_ERROR = 3  # azmlinfsrv's (and gunicorn's boot error) exit code
 def build_app(
     settings: ServeSettings,
     semaphore: multiprocessing.synchronize.Semaphore | None,
+    ready_workers: Synchronized[int] | None = None,
 ) -> object:
     """The ASGI app for `settings`, the CORS layer around it if origins are set.
 
@@ -61,6 +64,7 @@ def build_app(
         limiter=Limiter(semaphore),
         metrics=Metrics(settings.deployment_name),
         access_log=AccessLog(settings.deployment_name, enabled=settings.access_log),
+        readiness=Readiness(ready_workers, settings.worker_count),
     )
     logging.getLogger("amlkit.serve").info(
         "worker %d: %s, run() takes the %s", os.getpid(), entry.path, script.mode.value
@@ -99,6 +103,7 @@ def serve(
     socks: list[socket.socket],
     semaphore: multiprocessing.synchronize.Semaphore | None,
     parent_pid: int,
+    ready_workers: Synchronized[int] | None = None,
 ) -> None:
     """Serve until SIGTERM/SIGINT; then finish in-flight requests (graceful timeout) and return."""
     die_with_parent(parent_pid)
@@ -108,7 +113,7 @@ def serve(
         stream=sys.stderr,
     )
     try:
-        app = build_app(settings, semaphore)
+        app = build_app(settings, semaphore, ready_workers)
     except EntryScriptError as exc:
         sys.stderr.write(f"amlkit-serve: {exc}\n")
         sys.stderr.flush()
