@@ -8,7 +8,9 @@ mock "provider" answered.
 
 from __future__ import annotations
 
+import asyncio
 import json
+import warnings
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from typing import Any
@@ -226,9 +228,22 @@ def run_program(
     )
     mocks = mocks or AzureMocks()
     monitor = RecordingMonitor(mocks)
+    _ensure_event_loop()
     pulumi.runtime.set_mocks(mocks, project=project, stack=stack, preview=False, monitor=monitor)
     _sync_await(_run(program))
     return monitor.recording
+
+
+def _ensure_event_loop() -> None:
+    """Give this thread an event loop if it has none: Pulumi's runtime asks for one with
+    `asyncio.get_event_loop()`, which raises after an `asyncio.run()` in the same thread
+    (it leaves no current loop behind)."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", DeprecationWarning)
+        try:
+            asyncio.get_event_loop()
+        except RuntimeError:
+            asyncio.set_event_loop(asyncio.new_event_loop())
 
 
 async def _run(program: Callable[[], object]) -> None:

@@ -3,6 +3,7 @@ resource, with one logged line per problem and no traceback."""
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import runpy
 
@@ -55,3 +56,19 @@ def test_the_engine_passes_objects_as_json_and_the_program_reads_them() -> None:
     assert recording.outputs["online_endpoints"] == {
         "amlkit-dev-score": "https://amlkit-dev-score.westeurope.inference.ml.azure.com/score"
     }
+
+
+def test_the_program_runs_after_asyncio_run_left_no_event_loop() -> None:
+    # asyncio.run() leaves its thread without a current loop; Pulumi's runtime asks for
+    # one (found when a test that served over asyncio ran before a plan).
+    async def nothing() -> None:
+        return None
+
+    asyncio.run(nothing())
+    recording = run_program(
+        lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
+        project="amlkit",
+        stack="dev",
+        config=_config("dev"),
+    )
+    assert recording.outputs["workspace"] == "mlw-amlkit-dev"
