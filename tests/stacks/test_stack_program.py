@@ -11,7 +11,7 @@ import pulumi
 import pytest
 import yaml
 
-from amlkit.plan.mock_engine import run_program
+from amlkit.plan.mock_engine import Recording, run_program
 from tests.conftest import ROOT
 
 PROGRAM = ROOT / "stacks" / "__main__.py"
@@ -23,6 +23,16 @@ def _config(stack: str) -> dict[str, object]:
     return config
 
 
+def _run_dev(config: dict[str, object] | None = None) -> Recording:
+    """The stack program under the mock engine, with the dev stack's config."""
+    return run_program(
+        lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
+        project="amlkit",
+        stack="dev",
+        config=config if config is not None else _config("dev"),
+    )
+
+
 def test_bad_config_stops_the_program_with_one_line_per_problem(
     caplog: pytest.LogCaptureFixture,
 ) -> None:
@@ -30,12 +40,7 @@ def test_bad_config_stops_the_program_with_one_line_per_problem(
     config["amlkit:online_endpoints"][0]["traffic"] = {"blue": 50}  # type: ignore[index]
     config["amlkit:compute"][0]["max_instances"] = 0  # type: ignore[index]
     with caplog.at_level(logging.ERROR), pytest.raises(pulumi.RunError, match="2 problem"):
-        run_program(
-            lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
-            project="amlkit",
-            stack="dev",
-            config=config,
-        )
+        _run_dev(config)
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any(
         "stacks/Pulumi.dev.yaml: online_endpoints[amlkit-dev-score]: traffic sums to 50" in e
@@ -46,12 +51,7 @@ def test_bad_config_stops_the_program_with_one_line_per_problem(
 
 
 def test_the_engine_passes_objects_as_json_and_the_program_reads_them() -> None:
-    recording = run_program(
-        lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
-        project="amlkit",
-        stack="dev",
-        config=_config("dev"),
-    )
+    recording = _run_dev()
     assert recording.outputs["workspace"] == "mlw-amlkit-dev"
     assert recording.outputs["online_endpoints"] == {
         "amlkit-dev-score": "https://amlkit-dev-score.westeurope.inference.ml.azure.com/score"
@@ -65,10 +65,5 @@ def test_the_program_runs_after_asyncio_run_left_no_event_loop() -> None:
         return None
 
     asyncio.run(nothing())
-    recording = run_program(
-        lambda: runpy.run_path(str(PROGRAM), run_name="__main__"),
-        project="amlkit",
-        stack="dev",
-        config=_config("dev"),
-    )
+    recording = _run_dev()
     assert recording.outputs["workspace"] == "mlw-amlkit-dev"

@@ -34,21 +34,20 @@ logger = logging.getLogger("amlkit.serve")
 _demoted_from: int | None = None  # the policy the loop thread had before SCHED_BATCH
 
 
-def batch_loop_thread() -> bool:
-    """Put the calling thread (the event loop's) in SCHED_BATCH; whether it was changed."""
+def batch_loop_thread() -> None:
+    """Put the calling thread (the event loop's) in SCHED_BATCH, if it is in SCHED_OTHER."""
     global _demoted_from
     if not hasattr(os, "SCHED_BATCH") or not hasattr(os, "sched_setscheduler"):
-        return False
+        return
     try:
         policy = os.sched_getscheduler(0)
         if policy != os.SCHED_OTHER:
-            return False
+            return
         os.sched_setscheduler(0, os.SCHED_BATCH, os.sched_param(0))
     except OSError as exc:
         logger.info("event loop thread left in its scheduling policy: %s", exc)
-        return False
+        return
     _demoted_from = policy
-    return True
 
 
 def restore_in_scoring_thread() -> None:
